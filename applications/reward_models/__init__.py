@@ -1,0 +1,1 @@
+"""Reward models trained on several preference sources with MORE (multi-objective reward learning)."""

@@ -1,0 +1,1 @@
+"""Preference data: canonical pairs, sources, the simulator and sampling."""

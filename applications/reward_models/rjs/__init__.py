@@ -1,0 +1,1 @@
+"""Reject-sampling (best-of-n then SFT) alignment."""

@@ -1,0 +1,3 @@
+"""mooptim: multi-objective optimization for PyTorch training."""
+
+__all__: list[str] = []
