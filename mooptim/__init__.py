@@ -1,3 +1,30 @@
-"""mooptim: multi-objective optimization for PyTorch training."""
+"""mooptim: multi-objective optimization for PyTorch training.
 
-__all__: list[str] = []
+The core is :class:`MinNormSolver`, which solves the min-norm (MGDA) problem
+``min_{λ ≥ 0, Σλ = 1} λᵀGλ`` exactly and batched on the input's device.
+"""
+
+from mooptim._result import MinNormResult
+from mooptim.normalizers import (
+    L2Normalization,
+    LossL2Normalization,
+    LossNormalization,
+    NoNormalization,
+    normalize_gram,
+    normalize_vectors,
+    normalizer_from_name,
+)
+from mooptim.solver import METHODS, MinNormSolver
+
+__all__ = [
+    "METHODS",
+    "L2Normalization",
+    "LossL2Normalization",
+    "LossNormalization",
+    "MinNormResult",
+    "MinNormSolver",
+    "NoNormalization",
+    "normalize_gram",
+    "normalize_vectors",
+    "normalizer_from_name",
+]

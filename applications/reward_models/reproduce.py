@@ -1,0 +1,367 @@
+"""Reproduce the MORE paper's comparison at small scale: train, evaluate, tabulate, plot.
+
+Usage::
+
+    python -m applications.reward_models.reproduce --output_dir outputs/reproduce
+    python -m applications.reward_models.reproduce --seeds 0 1 2            # mean ± std
+    python -m applications.reward_models.reproduce --sweep sources          # paper Fig. 6
+    python -m applications.reward_models.reproduce --sweep size --sizes 250 500 1000 2000
+    python -m applications.reward_models.reproduce --sweep backbone --backbones minilm smollm2
+
+Main comparison (per seed, on the same sources and data): **Raw** (the backbone with an
+untrained, seeded reward head), **Single-<source>** (one model per source, trained on that
+source alone), **MultiTask** (uniform mixture of all sources) and **MORE** (MGDA min-norm
+weights per source). Every model is evaluated on every source's test pairs
+(:mod:`.evaluate`); the outputs are ``seed<k>/eval/`` (metrics.json, report.md, plots) per seed
+and ``report.md`` (the paper's Table 3 layout etc., mean ± std over seeds) at the top.
+
+Sweeps (``--sweep``, MultiTask vs MORE, each writes ``sweep_<name>.md`` + ``sweep_<name>.png``):
+
+* ``sources`` — K = 2 … len(sources) mixed sources, adding one at a time in the order given
+  (the first source is the shared-preference one); metric: ECE on the first source (Fig. 6);
+* ``size`` — training pairs per source (``--sizes``); metrics: mean accuracy and ECE;
+* ``backbone`` — ``--backbones`` (e.g. ``minilm`` 22M encoder vs ``smollm2`` 135M decoder).
+
+Training goes through :func:`applications.reward_models.train.run` in-process; any training
+option can be overridden with ``--set key=value`` (YAML scalars, dotted keys for nested
+options: ``--set more.ema_alpha=0.9``). Seeds vary the training seed (head initialization,
+batch order); the data (``simulator_seed``) stays fixed so that seeds measure training noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from applications.reward_models import plots, report
+from applications.reward_models.evaluate import evaluate_models, write_outputs
+
+__all__ = ["ReproduceSettings", "main", "run_comparison", "run_sweep"]
+
+DEFAULT_SOURCES = ("shared", "verbose", "concise", "lists", "noisy")
+
+
+@dataclass
+class ReproduceSettings:
+    """What to train and evaluate (see the module doc).
+
+    Attributes:
+        output_dir: root of all outputs.
+        seeds: training seeds; one full comparison per seed.
+        sources: simulator sources (the first one is the shared-preference source).
+        model: backbone name or path.
+        schemes: subset of ``raw``, ``single``, ``multitask``, ``more``.
+        max_steps, train_pairs_per_source, test_pairs_per_source, pairs_per_source, max_length:
+            training / evaluation sizes (passed to the training config).
+        overrides: extra training-config values ``{dotted.key: value}``.
+        resume: reuse finished runs (``<run>/final/config.json`` present) instead of retraining.
+        progress: tqdm bars.
+    """
+
+    output_dir: str = "outputs/reproduce"
+    seeds: list[int] = field(default_factory=lambda: [0])
+    sources: list[str] = field(default_factory=lambda: list(DEFAULT_SOURCES))
+    model: str = "minilm"
+    schemes: list[str] = field(default_factory=lambda: ["raw", "single", "multitask", "more"])
+    max_steps: int = 60
+    train_pairs_per_source: int = 2000
+    test_pairs_per_source: int = 300
+    pairs_per_source: int = 16
+    max_length: int = 128
+    simulator_seed: int = 0
+    eval_batch_size: int = 64
+    overrides: dict[str, Any] = field(default_factory=dict)
+    resume: bool = False
+    progress: bool = True
+
+
+SCHEMES = ("raw", "single", "multitask", "more")
+LABELS = {"multitask": "MultiTask", "more": "MORE", "raw": "Raw"}
+
+
+def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
+    """A validated TrainConfig for these settings (no test split: we evaluate ourselves)."""
+    from applications.reward_models.config import TrainConfig, from_dict
+
+    sources = changes.pop("sources", s.sources)
+    data: dict[str, Any] = {
+        "sources": [{"name": n, "test_split": None} for n in sources],
+        "simulator_seed": s.simulator_seed,
+        "train_pairs_per_source": s.train_pairs_per_source,
+        "test_pairs_per_source": 0,
+        "max_length": s.max_length,
+        "model": s.model,
+        "pairs_per_source": s.pairs_per_source,
+        "max_steps": s.max_steps,
+        "progress_bar": s.progress,
+        "eval_batch_size": s.eval_batch_size,
+    }
+    for key, value in {**s.overrides, **changes}.items():
+        node = data
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return from_dict(TrainConfig, data).validate()
+
+
+def _finished(run_dir: str) -> bool:
+    return os.path.isfile(os.path.join(run_dir, "final", "config.json"))
+
+
+def _train(config: Any, schemes: Sequence[str], resume: bool) -> dict[str, str]:
+    """Train ``schemes`` (one ``train.run`` call each, or one for multitask+more); returns
+    ``{scheme: run_dir}``."""
+    from applications.reward_models.train import run
+
+    dirs = {sc: os.path.join(config.output_dir, sc) for sc in schemes}
+    todo = [sc for sc in schemes if not (resume and _finished(dirs[sc]))]
+    if set(todo) == {"multitask", "more"}:
+        config.scheme = "all"
+        run(config)
+    else:
+        for sc in todo:
+            config.scheme = sc
+            run(config)
+    return dirs
+
+
+def _raw_loader(model: str, seed: int) -> Callable[[], tuple[Any, Any]]:
+    def load() -> tuple[Any, Any]:
+        import torch
+
+        from applications.reward_models.model import load_reward_model
+
+        torch.manual_seed(seed)  # the fresh head's initialization
+        return load_reward_model(model)
+
+    return load
+
+
+def _test_pairs(s: ReproduceSettings, sources: Sequence[str]) -> dict[str, list]:
+    from applications.reward_models.data.simulator import PreferenceSimulator
+
+    sim = PreferenceSimulator(s.simulator_seed, list(sources))
+    return {n: sim.pairs(n, s.test_pairs_per_source, split="test") for n in sources}
+
+
+def _log(msg: str) -> None:
+    print(f"[reproduce {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run_seed(s: ReproduceSettings, seed: int) -> dict[str, Any]:
+    """Train and evaluate every scheme of ``s`` for one seed; returns the evaluation results."""
+    bad = [x for x in s.schemes if x not in SCHEMES]
+    if bad:
+        raise ValueError(f"unknown schemes {bad}; expected a subset of {SCHEMES}")
+    root = os.path.join(s.output_dir, f"seed{seed}")
+    models: dict[str, Any] = {}
+    trained_on: dict[str, str] = {}
+    if "raw" in s.schemes:
+        models["Raw"] = _raw_loader(s.model, seed)
+    if "single" in s.schemes:
+        for src in s.sources:
+            _log(f"seed {seed}: training Single on {src}")
+            cfg = _train_config(
+                s, seed=seed, single_source=src, output_dir=os.path.join(root, f"single_{src}")
+            )
+            run_dir = _train(cfg, ["single"], s.resume)["single"]
+            models[f"Single-{src}"] = os.path.join(run_dir, "final")
+            trained_on[f"Single-{src}"] = src
+    mixed = [x for x in ("multitask", "more") if x in s.schemes]
+    if mixed:
+        _log(f"seed {seed}: training {', '.join(LABELS[m] for m in mixed)}")
+        cfg = _train_config(s, seed=seed, output_dir=os.path.join(root, "mixed"))
+        for sc, run_dir in _train(cfg, mixed, s.resume).items():
+            models[LABELS[sc]] = os.path.join(run_dir, "final")
+    _log(f"seed {seed}: evaluating {len(models)} models")
+    results, diffs = evaluate_models(
+        models,
+        _test_pairs(s, s.sources),
+        batch_size=s.eval_batch_size // 2,
+        max_length=s.max_length,
+        progress=s.progress,
+        trained_on=trained_on,
+    )
+    results["settings"] = {"seed": seed, "model": s.model, "sources": s.sources}
+    write_outputs(results, diffs, os.path.join(root, "eval"), title=f"seed {seed}")
+    return results
+
+
+def run_comparison(s: ReproduceSettings) -> str:
+    """The main comparison over all seeds; writes and returns the path of ``report.md``."""
+    all_results = [run_seed(s, seed) for seed in s.seeds]
+    seeds = ", ".join(map(str, s.seeds))
+    text = [
+        "# MORE reproduction (small scale)\n",
+        f"Backbone `{s.model}`, simulator sources {', '.join(s.sources)}, {s.max_steps} steps of "
+        f"{len(s.sources)} × {s.pairs_per_source} pairs, {s.train_pairs_per_source} training / "
+        f"{s.test_pairs_per_source} test pairs per source, seeds {seeds}"
+        + (" (mean ± std)" if len(s.seeds) > 1 else "")
+        + ".\n",
+        "## Accuracy (%) and ECE (%, M = 10) — the paper's Table 3 layout\n",
+        report.accuracy_table(all_results),
+        "## Calibration\n",
+        report.calibration_table(all_results),
+        "## Reward differences (the paper's Table 1)\n",
+        report.reward_diff_table(all_results),
+        f"Plots (seed {s.seeds[-1]}): `seed{s.seeds[-1]}/eval/*.png`.\n",
+    ]
+    path = os.path.join(s.output_dir, "report.md")
+    os.makedirs(s.output_dir, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text))
+    with open(os.path.join(s.output_dir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump(all_results, f, indent=1, allow_nan=False)
+    return path
+
+
+def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = None) -> str:
+    """One sweep (``sources``, ``size`` or ``backbone``) of MultiTask vs MORE over the seeds.
+
+    Returns the path of ``sweep_<kind>.md`` (table) next to ``sweep_<kind>.png`` (line plot).
+    """
+    if kind == "sources":
+        if len(s.sources) < 2:
+            raise ValueError("the sources sweep needs at least 2 sources")
+        xs: list[Any] = list(values or range(2, len(s.sources) + 1))
+    elif kind in ("size", "backbone"):
+        if not values:
+            raise ValueError(f"the {kind} sweep needs values (--sizes / --backbones)")
+        xs = list(values)
+    else:
+        raise ValueError(f"unknown sweep {kind!r}; expected sources, size or backbone")
+    schemes = [x for x in ("multitask", "more") if x in s.schemes] or ["multitask", "more"]
+    target = s.sources[0]
+    keys = {"ece": f"ECE on {target}", "acc": f"accuracy on {target}", "avg_ece": "mean ECE"}
+    series: dict[str, dict[str, list[list[float]]]] = {
+        k: {LABELS[sc]: [[] for _ in xs] for sc in schemes} for k in keys
+    }
+    for i, x in enumerate(xs):
+        sources = s.sources[:x] if kind == "sources" else s.sources
+        change: dict[str, Any] = {"sources": sources}
+        if kind == "size":
+            change["train_pairs_per_source"] = int(x)
+        if kind == "backbone":
+            change["model"] = str(x)
+        for seed in s.seeds:
+            _log(f"sweep {kind}={x} seed {seed}")
+            out = os.path.join(s.output_dir, f"sweep_{kind}", f"{x}", f"seed{seed}")
+            cfg = _train_config(s, seed=seed, output_dir=out, **change)
+            dirs = _train(cfg, schemes, s.resume)
+            results, _ = evaluate_models(
+                {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
+                _test_pairs(s, sources),
+                batch_size=s.eval_batch_size // 2,
+                max_length=s.max_length,
+                progress=s.progress,
+            )
+            for sc in schemes:
+                entry = results["models"][LABELS[sc]]
+                series["ece"][LABELS[sc]][i].append(entry["sources"][target]["ece"])
+                series["acc"][LABELS[sc]][i].append(entry["sources"][target]["accuracy"])
+                series["avg_ece"][LABELS[sc]][i].append(entry["average"]["ece"])
+    x_name = {"sources": "K (mixed sources)", "size": "training pairs per source"}.get(
+        kind, "backbone"
+    )
+    text = [f"# Sweep: {x_name}\n", f"Seeds {', '.join(map(str, s.seeds))}; mean ± std.\n"]
+    for k, label in keys.items():
+        text += [f"## {label}\n", report.sweep_table(x_name, xs, series[k])]
+    base = os.path.join(s.output_dir, f"sweep_{kind}")
+    os.makedirs(s.output_dir, exist_ok=True)
+    with open(base + ".md", "w", encoding="utf-8") as f:
+        f.write("\n".join(text))
+    numeric = all(isinstance(x, int | float) for x in xs)
+    plots.sweep_plot(
+        x_name,
+        xs if numeric else list(range(len(xs))),
+        series["ece"],
+        base + ".png",
+        keys["ece"],
+        log_x=kind == "size",
+    )
+    with open(base + ".json", "w", encoding="utf-8") as f:
+        json.dump({"x": xs, "series": series}, f, indent=1)
+    return base + ".md"
+
+
+def _parser() -> argparse.ArgumentParser:
+    d = ReproduceSettings()
+    p = argparse.ArgumentParser(
+        prog="python -m applications.reward_models.reproduce",
+        description="Train Raw / Single / MultiTask / MORE reward models on the same data, "
+        "evaluate all, write the paper-style report and plots (and optional sweeps).",
+    )
+    p.add_argument("--output_dir", default=d.output_dir)
+    p.add_argument("--seeds", type=int, nargs="+", default=d.seeds)
+    p.add_argument("--sources", nargs="+", default=d.sources)
+    p.add_argument("--model", default=d.model)
+    p.add_argument("--schemes", nargs="+", default=d.schemes, choices=SCHEMES)
+    p.add_argument("--max_steps", type=int, default=d.max_steps)
+    p.add_argument("--train_pairs_per_source", type=int, default=d.train_pairs_per_source)
+    p.add_argument("--test_pairs_per_source", type=int, default=d.test_pairs_per_source)
+    p.add_argument("--pairs_per_source", type=int, default=d.pairs_per_source)
+    p.add_argument("--max_length", type=int, default=d.max_length)
+    p.add_argument("--sweep", choices=("none", "sources", "size", "backbone"), default="none")
+    p.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
+    p.add_argument("--backbones", nargs="+", default=["minilm", "smollm2"])
+    p.add_argument("--skip_comparison", action="store_true", help="only run the sweep")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="overrides")
+    p.add_argument("--resume", action="store_true", help="reuse finished runs")
+    p.add_argument("--no_progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point; returns the exit status (2 on bad arguments)."""
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {}
+        for item in args.overrides:
+            if "=" not in item:
+                raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            key, raw = item.split("=", 1)
+            overrides[key.strip()] = yaml.safe_load(raw)
+        s = ReproduceSettings(
+            output_dir=args.output_dir,
+            seeds=args.seeds,
+            sources=args.sources,
+            model=args.model,
+            schemes=args.schemes,
+            max_steps=args.max_steps,
+            train_pairs_per_source=args.train_pairs_per_source,
+            test_pairs_per_source=args.test_pairs_per_source,
+            pairs_per_source=args.pairs_per_source,
+            max_length=args.max_length,
+            overrides=overrides,
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+        _train_config(s, seed=0, output_dir=s.output_dir)  # fail fast on a bad configuration
+        start = time.perf_counter()
+        if not args.skip_comparison:
+            path = run_comparison(s)
+            with open(path, encoding="utf-8") as f:
+                print(f.read())
+        if args.sweep != "none":
+            values = {"sources": None, "size": args.sizes, "backbone": args.backbones}[args.sweep]
+            path = run_sweep(s, args.sweep, values)
+            with open(path, encoding="utf-8") as f:
+                print(f.read())
+        _log(f"done in {time.perf_counter() - start:.0f} s; outputs in {s.output_dir}")
+    except (ValueError, TypeError, ImportError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Stage 2 — score every sample with one or more reward models.
+
+Each RM writes ``scores/<rm name>.jsonl``, one object per prompt::
+
+    {"prompt_id": 3, "scores": [0.41, -1.2, null, 0.07]}
+
+``null`` marks a response that cannot be encoded within ``max_length`` (the shared truncation policy
+of ``applications.reward_models.data.collate.encode_prompt_response`` returned ``None``); such
+responses are counted in :class:`ScoreStats` and never selected. The text format is exactly the one
+used in RM training, so the RM sees samples as it saw preference pairs. Resuming skips prompt ids
+already scored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
+
+EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
+
+
+def _encode_all(
+    tokenizer: Any, prompts: Sequence[str], responses: Sequence[str], max_length: int
+) -> list[list[int] | None]:
+    """The training-time encoding (``data.collate.encode_many``: batched
+    ``encode_prompt_response``), so the RM sees samples exactly as it saw preference pairs."""
+    from applications.reward_models.data.collate import encode_many
+
+    return encode_many(tokenizer, prompts, responses, max_length)
+
+
+@dataclass
+class ScoreStats:
+    """Counts of one scoring run for one RM."""
+
+    prompts_skipped: int = 0
+    prompts_scored: int = 0
+    responses_scored: int = 0
+    responses_unencodable: int = 0
+    truncated_lines_dropped: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@torch.inference_mode()
+def score_texts(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    batch_size: int = 32,
+    max_length: int = 512,
+    encode: EncodeFn | None = None,
+) -> list[float | None]:
+    """Rewards ``r(prompt_i, response_i)``; ``None`` where the pair cannot be encoded.
+
+    ``encode`` (per pair; default: the batched training-time encoder) maps a pair to token ids or
+    ``None``. Sequences are length-sorted into batches (less padding), padded on
+    ``tokenizer.padding_side`` with ``tokenizer.pad_token_id`` and scored by
+    ``model(...).logits[:, 0]`` under inference mode.
+
+    Raises:
+        ValueError: ``prompts`` and ``responses`` differ in length, or the model does not output
+            one logit per sequence.
+    """
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    if encode is None:
+        encoded = _encode_all(tokenizer, prompts, responses, max_length)
+    else:
+        encoded = [
+            encode(tokenizer, p, r, max_length) for p, r in zip(prompts, responses, strict=True)
+        ]
+    out: list[float | None] = [None] * len(encoded)
+    order = sorted(
+        (i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i])
+    )
+    device = next(model.parameters()).device
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    left = getattr(tokenizer, "padding_side", "right") == "left"
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        width = max(len(encoded[i]) for i in idx)
+        ids = torch.full((len(idx), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            seq = torch.tensor(encoded[i], dtype=torch.long)
+            cols = slice(width - len(seq), width) if left else slice(0, len(seq))
+            ids[row, cols], mask[row, cols] = seq, 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        if logits.ndim != 2 or logits.shape[-1] != 1:
+            raise ValueError(f"reward model must output [N, 1] logits, got {tuple(logits.shape)}")
+        for i, value in zip(idx, logits[:, 0].float().cpu().tolist(), strict=True):
+            out[i] = value
+    return out
+
+
+def load_scores(path: str | Path) -> dict[int, list[float | None]]:
+    """``prompt_id → per-sample scores`` from a scores file (a truncated last line is ignored)."""
+    return {int(r["prompt_id"]): list(r["scores"]) for r in read_jsonl(path).records}
+
+
+def score_samples(
+    samples: dict[int, dict[str, Any]],
+    out_path: str | Path,
+    score_fn: Callable[[Sequence[str], Sequence[str]], list[float | None]],
+    prompts_per_chunk: int = 64,
+) -> ScoreStats:
+    """Score every sample of every prompt not yet in ``out_path``, appending per chunk of prompts.
+
+    Args:
+        samples: ``prompt_id → samples record``
+            (:func:`~applications.reward_models.rjs.sample.load_samples`).
+        score_fn: ``(prompts, responses) -> scores`` (e.g. :func:`score_texts` bound to an RM).
+    """
+    stats = ScoreStats(truncated_lines_dropped=repair_jsonl(out_path))
+    done = load_scores(out_path)
+    todo = [pid for pid in sorted(samples) if pid not in done]
+    stats.prompts_skipped = len(samples) - len(todo)
+    for start in range(0, len(todo), prompts_per_chunk):
+        chunk = todo[start : start + prompts_per_chunk]
+        prompts = [samples[pid]["prompt"] for pid in chunk for _ in samples[pid]["samples"]]
+        responses = [s["response"] for pid in chunk for s in samples[pid]["samples"]]
+        scores = score_fn(prompts, responses)
+        records, k = [], 0
+        for pid in chunk:
+            n = len(samples[pid]["samples"])
+            records.append({"prompt_id": pid, "scores": scores[k : k + n]})
+            k += n
+        append_jsonl(out_path, records)
+        stats.prompts_scored += len(chunk)
+        stats.responses_scored += sum(s is not None for s in scores)
+        stats.responses_unencodable += sum(s is None for s in scores)
+    return stats

@@ -1,0 +1,80 @@
+"""The result object shared by every min-norm method, and the optimality certificate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class MinNormResult:
+    """Solution of ``min_{λ ∈ Δ} λᵀGλ`` for every problem of a batch.
+
+    Attributes:
+        weights: ``[..., K]`` λ on the simplex (``λ ≥ 0``, ``Σλ = 1``), input dtype and device.
+        min_norm_sq: ``[...]`` the objective ``λᵀGλ`` (squared norm of ``Σ λ_i g_i``), computed
+            in float64 on the validated (symmetrised) Gram and cast to the input dtype.
+        iterations: ``[...]`` int64 iterations used by each problem (support solves for
+            ``exact``; Frank-Wolfe/projected-gradient steps; QP iterations for ``cvxpy``).
+        kkt_residual: ``[...]`` scale-free optimality certificate, see :func:`kkt_certificate`.
+        duality_gap: ``[...]`` Frank-Wolfe duality gap ``λᵀGλ − min_i (Gλ)_i ≥ 0``, units of G.
+            By convexity it bounds the suboptimality: ``λᵀGλ − min_{μ∈Δ} μᵀGμ ≤ duality_gap``.
+        converged: ``[...]`` bool, ``kkt_residual ≤ tol`` of the method that produced the result.
+    """
+
+    weights: Tensor
+    min_norm_sq: Tensor
+    iterations: Tensor
+    kkt_residual: Tensor
+    duality_gap: Tensor
+    converged: Tensor
+
+
+def gram_scale(gram: Tensor) -> Tensor:
+    """``[...]`` the scale ``s = max_i |G_ii|`` of each Gram (1 where the Gram is zero).
+
+    For a PSD matrix ``max_i G_ii = max_ij |G_ij|``, so this is the natural unit of every entry.
+    """
+    scale = gram.diagonal(dim1=-2, dim2=-1).abs().amax(dim=-1)
+    return torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
+def kkt_certificate(gram: Tensor, weights: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Objective, duality gap and KKT residual of ``weights`` for ``min_{λ∈Δ} λᵀGλ``.
+
+    With ``w = Gλ``, ``f = λᵀGλ`` and ``s = max_i G_ii`` (1 for a zero Gram), the KKT conditions of
+    the simplex QP are ``w_i ≥ f`` for every i and ``w_i = f`` wherever ``λ_i > 0``. The residual is
+
+        ``kkt_residual = max( max_i (f − w_i)_+ , max_i λ_i |w_i − f| ) / s``
+
+    The first term is the Frank-Wolfe duality gap (an upper bound on ``f − f*``), the second the
+    complementary slackness violation weighted by λ (continuous in λ, unlike a support test).
+    Both are invariant under ``G → cG``.
+
+    Args:
+        gram: ``[..., K, K]`` float64 Gram.
+        weights: ``[..., K]`` float64 points of the simplex.
+
+    Returns:
+        ``(f, gap, residual)`` each ``[...]`` float64.
+    """
+    w = (gram @ weights.unsqueeze(-1)).squeeze(-1)
+    f = (weights * w).sum(-1)
+    gap = (f - w.amin(-1)).clamp_min(0)
+    slack = (weights * (w - f.unsqueeze(-1)).abs()).amax(-1)
+    residual = torch.maximum(gap, slack) / gram_scale(gram)
+    return f, gap, residual
+
+
+def project_to_simplex_safe(weights: Tensor) -> Tensor:
+    """Clip to ``λ ≥ 0`` and renormalise; rows that sum to 0 (or are non-finite) become uniform.
+
+    Used once at the end of every method so that rounding can never leave the simplex.
+    """
+    k = weights.shape[-1]
+    w = torch.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0)
+    total = w.sum(-1, keepdim=True)
+    uniform = torch.full_like(w, 1.0 / k)
+    return torch.where(total > 0, w / torch.where(total > 0, total, 1.0), uniform)

@@ -1,0 +1,191 @@
+"""``MinNormSolver``: the public, validating front-end of the min-norm (MGDA) solvers.
+
+Solves, for every problem of a batch, ``λ* = argmin_{λ ≥ 0, Σλ = 1} λᵀGλ`` where ``G = J Jᵀ`` is
+the Gram matrix of K objective vectors (gradients) ``J = [g_1; …; g_K]``. ``Σ λ*_i g_i`` is the
+min-norm point of their convex hull: the common descent direction of MGDA (Désidéri 2012;
+Sener & Koltun 2018).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from mooptim._cvxpy import cvxpy_min_norm
+from mooptim._exact import min_norm_2, wolfe_min_norm
+from mooptim._frank_wolfe import frank_wolfe_min_norm
+from mooptim._projected_gradient import projected_gradient_min_norm
+from mooptim._result import MinNormResult, gram_scale, kkt_certificate, project_to_simplex_safe
+from mooptim._validation import (
+    check_gram_shape,
+    validate_gram,
+    validate_vectors,
+    validate_warm_start,
+)
+
+Method = Literal["exact", "frank_wolfe", "projected_gradient", "cvxpy"]
+METHODS: tuple[str, ...] = ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
+_DEFAULT_TOL = {"exact": 1e-12, "frank_wolfe": 1e-6, "projected_gradient": 1e-6, "cvxpy": 1e-8}
+
+
+class MinNormSolver:
+    """Configured min-norm solver; call :meth:`solve_gram` or :meth:`solve`.
+
+    Methods (all batched over leading dimensions, run on the input's device in float64 on the
+    Gram normalised by ``s = max_i G_ii``, which leaves λ unchanged):
+
+    * ``"exact"`` (default): Wolfe's finite active-set min-norm-point algorithm, K = 2 in closed
+      form. Warm start: its support is the initial active set (a good guess saves solves).
+    * ``"frank_wolfe"``: MGDA Frank-Wolfe (Sener & Koltun 2018, Alg. 2) with exact line search,
+      stopping on ``kkt_residual ≤ tol``; at most ``max_iter`` steps. Warm start: the first iterate.
+    * ``"projected_gradient"``: projected gradient with sort-based simplex projection and exact
+      line search; at most ``max_iter`` steps. Warm start: the first iterate.
+    * ``"cvxpy"``: reference QP through cvxpy/Clarabel, a Python loop over problems. Warm start:
+      ignored (interior-point methods do not warm start).
+
+    Args:
+        method: one of ``"exact"``, ``"frank_wolfe"``, ``"projected_gradient"``, ``"cvxpy"``.
+        tol: stopping tolerance, relative to ``s``: Wolfe's test ``λᵀGλ − min_i(Gλ)_i ≤ tol·s``
+            for ``exact`` (default 1e-12), ``kkt_residual ≤ tol`` for the iterative methods
+            (default 1e-6); reported as ``converged`` for ``cvxpy``.
+        max_iter: iteration cap per problem (default ``50 + 10K`` for ``exact``, 1000 otherwise).
+        check_input: run the value checks (NaN/Inf, symmetry, PSD via ``eigvalsh``); the shape
+            checks always run. Turn off to skip their host syncs in a hot loop.
+        input_tol: relative tolerance of the symmetry and PSD checks (default ``sqrt(eps)`` of
+            the input dtype).
+        check_every: iterative methods test convergence on the host every this many steps.
+        stateful: reuse the weights of the previous call as warm start when no warm start is
+            given and the problem shape matches (e.g. one solve per training step).
+
+    Raises:
+        ValueError: unknown method or non-positive tol/max_iter.
+    """
+
+    def __init__(
+        self,
+        method: Method | str = "exact",
+        *,
+        tol: float | None = None,
+        max_iter: int | None = None,
+        check_input: bool = True,
+        input_tol: float | None = None,
+        check_every: int = 16,
+        stateful: bool = False,
+    ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown min-norm method {method!r}; choose one of {METHODS}")
+        if tol is not None and not tol > 0:
+            raise ValueError(f"tol must be > 0, got {tol}")
+        if max_iter is not None and max_iter < 1:
+            raise ValueError(f"max_iter must be ≥ 1, got {max_iter}")
+        if check_every < 1:
+            raise ValueError(f"check_every must be ≥ 1, got {check_every}")
+        self.method = method
+        self.tol = _DEFAULT_TOL[method] if tol is None else float(tol)
+        self.max_iter = max_iter
+        self.check_input = check_input
+        self.input_tol = input_tol
+        self.check_every = check_every
+        self.stateful = stateful
+        self._previous: Tensor | None = None
+
+    def __repr__(self) -> str:
+        return f"MinNormSolver({self.method!r}, tol={self.tol:g}, max_iter={self.max_iter})"
+
+    def reset(self) -> None:
+        """Forget the weights remembered by a ``stateful`` solver."""
+        self._previous = None
+
+    def solve_gram(self, gram: Tensor, warm_start: Tensor | None = None) -> MinNormResult:
+        """Solve ``min_{λ∈Δ} λᵀGλ`` for ``gram`` of shape ``[..., K, K]``.
+
+        Args:
+            gram: symmetric PSD Gram matrices (real floating dtype).
+            warm_start: optional ``[..., K]`` simplex points (see the class docstring).
+
+        Returns:
+            :class:`MinNormResult` in the dtype and on the device of ``gram``.
+
+        Raises:
+            TypeError: non-floating input.
+            ValueError: bad shape, K = 0, NaN/Inf, asymmetric or indefinite Gram (beyond
+                ``input_tol``), or a warm start of the wrong shape / off the simplex.
+        """
+        check_gram_shape(gram)
+        g = validate_gram(gram, check_values=self.check_input, tol=self.input_tol)
+        return self._solve(g, warm_start, gram.dtype)
+
+    def solve(self, vectors: Tensor, warm_start: Tensor | None = None) -> MinNormResult:
+        """Solve the min-norm problem of the vectors ``[..., K, d]`` (e.g. K gradients).
+
+        The Gram ``G = V Vᵀ`` is formed in float64 (so float32/bfloat16 gradients at any scale
+        neither underflow nor overflow); it is PSD by construction, so only finiteness is checked.
+
+        Raises:
+            ValueError: K = 0, a NaN/Inf entry (naming the objective index), or a bad warm start.
+        """
+        validate_vectors(vectors, check_values=self.check_input)
+        v = vectors.to(torch.float64)
+        g = v @ v.mT
+        g = 0.5 * (g + g.mT)
+        if self.check_input and not bool(torch.isfinite(g).all()):
+            raise ValueError("vectors are too large: their Gram matrix overflows float64")
+        return self._solve(g, warm_start, vectors.dtype)
+
+    def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
+        batch_shape, k = g.shape[:-2], g.shape[-1]
+        warm = None
+        if warm_start is not None:
+            warm = validate_warm_start(warm_start, batch_shape, k).to(g.device)
+        elif self._previous is not None and self._previous.shape == (*batch_shape, k):
+            warm = self._previous.to(g.device)
+        flat = g.reshape(-1, k, k)
+        bsz = flat.shape[0]
+        raw_scale = flat.diagonal(dim1=-2, dim2=-1).abs().amax(-1)
+        scale = gram_scale(flat)
+        gn = flat / scale.view(-1, 1, 1)
+        warm_flat = None if warm is None else warm.reshape(bsz, k)
+        weights, iters, converged = self._dispatch(gn, warm_flat)
+        zero = (raw_scale == 0).unsqueeze(-1)
+        weights = torch.where(zero, 1.0 / k, project_to_simplex_safe(weights))
+        f, gap, residual = kkt_certificate(gn, weights)
+        if self.stateful:
+            self._previous = weights.reshape((*batch_shape, k)).detach()
+
+        def out(x: Tensor, dt: torch.dtype | None = dtype) -> Tensor:
+            x = x.reshape((*batch_shape, *x.shape[1:]))
+            return x if dt is None else x.to(dt)
+
+        return MinNormResult(
+            weights=out(weights),
+            min_norm_sq=out(f * raw_scale),
+            iterations=out(iters, None),
+            kkt_residual=out(residual),
+            duality_gap=out(gap * raw_scale),
+            converged=out(converged, None),
+        )
+
+    def _dispatch(self, gn: Tensor, warm: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        bsz, k = gn.shape[0], gn.shape[-1]
+        if bsz == 0 or k == 1:
+            ones = torch.ones(bsz, k, dtype=gn.dtype, device=gn.device)
+            zeros = torch.zeros(bsz, dtype=torch.int64, device=gn.device)
+            return ones, zeros, torch.ones(bsz, dtype=torch.bool, device=gn.device)
+        max_iter = self.max_iter
+        if self.method == "exact":
+            if k == 2:
+                ones = torch.ones(bsz, dtype=torch.int64, device=gn.device)
+                return min_norm_2(gn), ones, torch.ones_like(ones, dtype=torch.bool)
+            return wolfe_min_norm(gn, warm, tol=self.tol, max_iter=max_iter)
+        if self.method == "cvxpy":
+            return cvxpy_min_norm(gn)
+        fn = frank_wolfe_min_norm if self.method == "frank_wolfe" else projected_gradient_min_norm
+        return fn(
+            gn,
+            warm,
+            tol=self.tol,
+            max_iter=1000 if max_iter is None else max_iter,
+            check_every=self.check_every,
+        )

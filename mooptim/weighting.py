@@ -1,0 +1,416 @@
+"""The min-norm weighting step (MGDA / MORE) for any PyTorch training loop.
+
+Each step, given K per-objective losses L_1..L_K (or K closures, one per part of the batch):
+
+1. per-objective gradients g_i on the subspace θ_S (see :mod:`mooptim.gradients`), averaged over
+   ranks under ``torch.distributed``;
+2. optionally smoothed: g̃_i ← (1 − α) g̃_i + α g_i (EMA, per objective);
+3. the Gram G_ij = ⟨g̃_i, g̃_j⟩ is normalised, G ← D G D with D = diag(1/s_i) and s_i the
+   normaliser's scales computed from the squared norms diag(G) and the losses;
+4. λ = argmin_{λ ∈ Δ} λᵀ G λ over the *active* objectives (exact solver by default), warm-started
+   from the previous step's λ;
+5. the update direction is the gradient of Σ_i λ_i L_i (``combine``: returns that loss to backward;
+   ``backward_parts``: writes it into ``.grad`` directly).
+
+This is MGDA (Sener & Koltun, 2018, "Multi-Task Learning as Multi-Objective Optimization") applied
+to a chosen parameter subspace, as MORE (Zeng et al., 2023, "On Diversified Preferences of Large
+Language Model Alignment") does with the reward head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mooptim._ema import ema_update
+from mooptim._weighting_checks import check_loss, check_losses
+from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
+from mooptim.gradients import DisjointParts, GradientStrategy, SubspaceAutograd, gram_matrix
+from mooptim.normalizers import normalize_gram
+from mooptim.subspace import Subspace
+
+__all__ = ["MinNormWeighting", "WeightingOutput"]
+
+
+@dataclass(frozen=True)
+class WeightingOutput:
+    """Result of one weighting step.
+
+    Attributes:
+        loss: Σ λ_i L_i over this rank's objectives (× number of active objectives when
+            ``scale_by_num_objectives``). From ``combine`` it carries the graph — call
+            ``.backward()``; from ``backward_parts`` it is detached (``.grad`` is already filled).
+            Zero when no objective is active.
+        weights: ``[K]`` detached λ, on the simplex over the active objectives, 0 elsewhere (all
+            zero when none is active).
+        active: ``[K]`` bool: present (on some rank) and with a nonzero gradient.
+        present: ``[K]`` bool: a loss was given (on some rank).
+        losses: ``[K]`` detached loss values of this rank (0 where absent).
+        gram: ``[K, K]`` normalised Gram used for the solve (zero rows/columns for inactive
+        objectives).
+        min_norm_sq: λᵀ G λ of the normalised Gram: ‖Σ λ_i g_i / s_i‖², → 0 at a Pareto-stationary
+        point.
+        result: the solver's result over the active objectives, or ``None`` when fewer than two were
+            active (no solve needed).
+        num_active: number of active objectives (a Python int).
+    """
+
+    loss: torch.Tensor
+    weights: torch.Tensor
+    active: torch.Tensor
+    present: torch.Tensor
+    losses: torch.Tensor
+    gram: torch.Tensor
+    min_norm_sq: torch.Tensor
+    result: Any
+    num_active: int
+
+
+class MinNormWeighting:
+    """Stateful min-norm weighting step over a parameter subspace.
+
+    Args:
+        subspace: parameters whose per-objective gradients define the Gram.
+        solver: a ``MinNormSolver`` (default: ``MinNormSolver()``, the exact method). Anything with
+            ``solve_gram(gram, warm_start=...)`` returning ``.weights`` and ``.min_norm_sq`` works.
+        normalizer: object with ``scales(sq_norms, losses) -> [K]`` positive divisors (e.g.
+            ``L2Normalization()``); ``None`` = no normalisation.
+        ema_alpha: EMA weight of the NEW gradient: g̃ ← (1 − α) g̃ + α g_new. So α = 0.99 means
+            "almost entirely the new gradient" (light smoothing) and α = 0.1 heavy smoothing;
+            ``None``, 0 or 1 disable it. This is the issue's/paper's formula as we read it; we could
+            not check the MORE trainer code here — if a reference uses the momentum convention
+            g̃ ← β g̃ + (1 − β) g, pass ``ema_alpha = 1 − β``. The EMA starts from each objective's
+            first gradient (the MORE reference initialises it from random values, which biases the
+            first steps' λ — a bug we do not copy). Needs a strategy that keeps the vectors.
+        strategy: how gradients are taken in :meth:`combine` (default :class:`SubspaceAutograd`).
+            :meth:`backward_parts` always uses the disjoint-parts method.
+        scale_by_num_objectives: multiply the combined loss by the number of active objectives k.
+            Default ``False``: the loss is Σ λ_i L_i with λ on the simplex, so uniform λ gives the
+            plain mean over objectives (what the MORE reference code computes). ``True`` follows the
+            paper's eq. 8 (k Σ λ_i L_i; uniform λ gives the plain sum): the gradient, and with SGD
+            the effective learning rate, is k times larger (Adam is nearly invariant to it).
+        num_objectives: K, if known; otherwise fixed by the first call.
+        zero_grad_tol: an objective is inactive when ‖g_i‖² ≤ zero_grad_tol · max_j ‖g_j‖² (and
+            always when ‖g_i‖² = 0).
+        broadcast: under ``torch.distributed``, also broadcast λ from rank 0 (λ is already identical
+            on all ranks; this is an extra guarantee for one K-float collective).
+        process_group: the group to average over (``None`` = default group).
+
+    Missing or degenerate objectives: a ``None`` loss (absent from the batch on every rank) or a
+    zero gradient (e.g. all pairs tied) is excluded from the solve, gets λ_i = 0 and ``active[i] =
+    False``; it can never take all the weight (the reference code's failure: a zero gradient is the
+    min-norm point itself). With no active objective the step returns a zero loss and all-zero
+    weights, with ``num_active == 0`` as the flag; it does not raise, so a loop can skip the update.
+
+    Raises:
+        ValueError: wrong number of losses/closures, non-scalar or non-finite loss (naming the
+            index), a loss without a graph, EMA with a strategy that keeps no vectors, bad options.
+    """
+
+    def __init__(
+        self,
+        subspace: Subspace,
+        solver: Any = None,
+        normalizer: Any = None,
+        ema_alpha: float | None = None,
+        strategy: GradientStrategy | DisjointParts | None = None,
+        scale_by_num_objectives: bool = False,
+        *,
+        num_objectives: int | None = None,
+        zero_grad_tol: float = 0.0,
+        broadcast: bool = False,
+        process_group: Any = None,
+    ) -> None:
+        if not isinstance(subspace, Subspace):
+            raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
+        if solver is None:
+            from mooptim.solver import MinNormSolver
+
+            solver = MinNormSolver()
+        strategy = SubspaceAutograd() if strategy is None else strategy
+        if ema_alpha is not None and not 0.0 <= ema_alpha <= 1.0:
+            raise ValueError(f"ema_alpha must be in [0, 1], got {ema_alpha}")
+        self.ema_alpha = None if ema_alpha in (None, 0.0, 1.0) else float(ema_alpha)
+        if self.ema_alpha is not None and not strategy.keeps_vectors:
+            raise ValueError(
+                f"EMA smoothing needs the per-objective gradient vectors; "
+                f"{type(strategy).__name__} never holds them "
+                "(use SubspaceAutograd or DisjointParts, or ema_alpha=None)"
+            )
+        if num_objectives is not None and num_objectives < 1:
+            raise ValueError(f"num_objectives must be >= 1, got {num_objectives}")
+        if zero_grad_tol < 0:
+            raise ValueError(f"zero_grad_tol must be >= 0, got {zero_grad_tol}")
+        self.subspace = subspace
+        self.solver = solver
+        self.normalizer = normalizer
+        self.strategy = strategy
+        self.scale_by_num_objectives = scale_by_num_objectives
+        self.num_objectives = num_objectives
+        self.zero_grad_tol = zero_grad_tol
+        self.broadcast = broadcast
+        self.process_group = process_group
+        self.step = 0
+        self._weights: torch.Tensor | None = None
+        self._ema: torch.Tensor | None = None
+        self._ema_seen: torch.Tensor | None = None
+
+    # -- public steps ---------------------------------------------------------------------------
+
+    def combine(self, losses: Sequence[torch.Tensor | None]) -> WeightingOutput:
+        """Weights for ``losses`` (K scalars sharing one graph; ``None`` = absent) and Σ λ_i L_i.
+
+        Call ``out.loss.backward()`` afterwards. Uses the configured strategy (graph is retained for
+        that backward).
+        """
+        if isinstance(self.strategy, DisjointParts):
+            raise TypeError(
+                "the DisjointParts strategy takes closures: call backward_parts(closures)"
+            )
+        losses = self._check_count(list(losses), "losses")
+        check_losses(losses)
+        averager = self._averager(losses)
+        grads = self.strategy.compute(losses, self.subspace, averager)
+        values = self._loss_values(losses, averager)
+        weights, out = self._solve(grads.gram, grads.vectors, values, averager, losses)
+        present_idx = [i for i, loss in enumerate(losses) if loss is not None]
+        if present_idx:
+            stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
+            w = weights[present_idx].to(stacked.dtype)
+            total = (w * stacked).sum() * self._loss_scale(out["num_active"])
+        else:
+            total = torch.zeros((), device=weights.device, requires_grad=True)
+        return WeightingOutput(loss=total, **out)
+
+    def backward_parts(
+        self,
+        closures: Sequence[Callable[[], torch.Tensor | None]],
+        *,
+        params: Sequence[torch.Tensor] | None = None,
+    ) -> WeightingOutput:
+        """Disjoint-parts step: run each closure (part i's forward, returning L_i or ``None``),
+        solve, and accumulate ``p.grad += Σ λ_i ∂L_i/∂p`` for every subspace parameter (and every
+        parameter in ``params``, e.g. the rest of the model when the subspace is only the head;
+        those receive the weighted gradient but do not enter the Gram).
+
+        No further backward is needed: call ``optimizer.step()``. Under torch.distributed the part
+        gradients are averaged here, so run the closures on the unwrapped module or inside DDP's
+        ``no_sync()``. With no active objective no ``.grad`` is touched.
+        """
+        closures = self._check_count(list(closures), "closures")
+        extra = [] if params is None else _extra_params(self.subspace, params)
+        all_params = list(self.subspace.params) + extra
+        strategy = self.strategy if isinstance(self.strategy, DisjointParts) else DisjointParts()
+        present_local = torch.ones(len(closures), dtype=torch.bool)
+        holder: dict[str, ObjectiveAverager] = {}
+
+        def reduce(t: torch.Tensor) -> torch.Tensor:
+            # presence is only known after the closures ran; the averager is built then
+            holder["avg"] = ObjectiveAverager(present_local.to(t.device), self._distributed())
+            return holder["avg"](t)
+
+        def check(i: int, loss: torch.Tensor) -> None:
+            check_loss(i, loss)
+
+        def run(i: int, closure: Callable[[], torch.Tensor | None]) -> Callable[[], Any]:
+            def wrapped() -> torch.Tensor | None:
+                loss = closure()
+                present_local[i] = loss is not None
+                return loss
+
+            return wrapped
+
+        losses, vectors = strategy.compute_parts(
+            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check
+        )
+        averager = holder["avg"]
+        n = self.subspace.numel
+        sub = vectors[:, :n]
+        values = self._loss_values(losses, averager)
+        weights, out = self._solve(gram_matrix(sub), sub, values, averager, losses)
+        scale = self._loss_scale(out["num_active"])
+        if out["num_active"] > 0:
+            direction = (weights.to(vectors.dtype) * scale) @ vectors
+            for p, g in zip(all_params, _split(direction, all_params), strict=True):
+                if p.grad is None:
+                    p.grad = g.clone()
+                else:
+                    p.grad.add_(g)
+        present_idx = [i for i, v in enumerate(losses) if v is not None]
+        total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
+        if present_idx:
+            stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
+            total = (weights[present_idx].to(stacked.dtype) * stacked).sum()
+        return WeightingOutput(loss=total * scale, **out)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Step count, previous λ (warm start) and the EMA state (tensors cloned)."""
+
+        def c(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.detach().clone()
+
+        return {
+            "step": self.step,
+            "num_objectives": self.num_objectives,
+            "ema_alpha": self.ema_alpha,
+            "weights": c(self._weights),
+            "ema": c(self._ema),
+            "ema_seen": c(self._ema_seen),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output; tensors move to the subspace's device."""
+        missing = {"step", "num_objectives", "weights", "ema", "ema_seen"} - set(state)
+        if missing:
+            raise ValueError(f"state dict lacks keys {sorted(missing)}")
+        k = state["num_objectives"]
+        if self.num_objectives is not None and k is not None and k != self.num_objectives:
+            raise ValueError(
+                f"state dict is for {k} objectives, this weighting has {self.num_objectives}"
+            )
+        ema = state["ema"]
+        if ema is not None and ema.shape[-1] != self.subspace.numel:
+            raise ValueError(
+                f"state dict EMA has {ema.shape[-1]} columns, "
+                f"the subspace has {self.subspace.numel}"
+            )
+        device = self.subspace.params[0].device
+
+        def m(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.detach().clone().to(device)
+
+        self.step = int(state["step"])
+        self.num_objectives = k if k is not None else self.num_objectives
+        self._weights, self._ema, self._ema_seen = m(state["weights"]), m(ema), m(state["ema_seen"])
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _check_count(self, items: list[Any], what: str) -> list[Any]:
+        if not items:
+            raise ValueError(f"got no {what}: need one per objective")
+        if self.num_objectives is None:
+            self.num_objectives = len(items)
+        elif len(items) != self.num_objectives:
+            raise ValueError(
+                f"got {len(items)} {what}, expected {self.num_objectives} (one per objective)"
+            )
+        return items
+
+    def _distributed(self) -> bool:
+        return distributed_enabled(self.process_group)
+
+    def _averager(self, losses: Sequence[torch.Tensor | None]) -> ObjectiveAverager:
+        device = self.subspace.params[0].device
+        present = torch.tensor([loss is not None for loss in losses], device=device)
+        return ObjectiveAverager(present, self._distributed(), self.process_group)
+
+    def _loss_values(
+        self, losses: Sequence[torch.Tensor | None], averager: ObjectiveAverager
+    ) -> torch.Tensor:
+        """``[K]`` loss values averaged over ranks where present (the normaliser's input)."""
+        device = self.subspace.params[0].device
+        values = torch.zeros(len(losses), dtype=torch.float64, device=device)
+        for i, loss in enumerate(losses):
+            if loss is not None:
+                values[i] = loss.detach().reshape(())
+        return averager(values)
+
+    def _loss_scale(self, num_active: int) -> float:
+        return float(num_active) if self.scale_by_num_objectives and num_active > 0 else 1.0
+
+    def _solve(
+        self,
+        gram: torch.Tensor,
+        vectors: torch.Tensor | None,
+        values: torch.Tensor,
+        averager: ObjectiveAverager,
+        local_losses: Sequence[torch.Tensor | None],
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        k = gram.shape[0]
+        sq_norms = torch.diagonal(gram)
+        # activity is judged on this step's (rank-averaged) gradient, not on the EMA
+        nonzero = (sq_norms > 0) & (sq_norms > self.zero_grad_tol * sq_norms.max())
+        active_t = averager.present_anywhere.to(nonzero.device) & nonzero
+        if self.ema_alpha is not None and vectors is not None:
+            self._ema, self._ema_seen = ema_update(
+                self._ema, self._ema_seen, vectors.detach(), active_t, self.ema_alpha
+            )
+            gram = gram_matrix(self._ema)
+            sq_norms = torch.diagonal(gram)
+        flags = torch.cat([active_t, torch.isfinite(sq_norms)]).tolist()  # the one host sync
+        active = flags[:k]
+        if not all(flags[k:]):
+            bad = flags[k:].index(False)
+            raise ValueError(f"the gradient of objective {bad} is not finite")
+        idx = [i for i in range(k) if active[i]]
+        self.step += 1
+        dtype = gram.dtype
+        weights = torch.zeros(k, dtype=dtype, device=gram.device)
+        used = torch.zeros_like(gram)
+        result = None
+        min_norm_sq = torch.zeros((), dtype=dtype, device=gram.device)
+        if idx:
+            sub = gram[idx][:, idx].to(torch.float64)
+            # a float32 matmul V Vᵀ is not bitwise symmetric; the solver checks symmetry
+            sub = 0.5 * (sub + sub.T)
+            if self.normalizer is not None:
+                scales = self.normalizer.scales(torch.diagonal(sub), values[idx].to(sub.device))
+                sub = normalize_gram(sub, scales.to(sub.dtype))
+            if len(idx) == 1:
+                lam = torch.ones(1, dtype=sub.dtype, device=sub.device)
+                min_norm_sq = sub[0, 0].to(dtype)
+            else:
+                result = self.solver.solve_gram(sub, warm_start=self._warm_start(idx, sub))
+                lam = result.weights
+                min_norm_sq = result.min_norm_sq.to(dtype)
+            rows = torch.tensor(idx, device=gram.device)
+            weights[rows] = lam.to(dtype)
+            used[rows[:, None], rows[None, :]] = sub.to(dtype)
+        if self.broadcast and averager.enabled:
+            broadcast_weights(weights, self.process_group)
+        self._weights = weights.detach().clone()
+        present = averager.present_anywhere.to(weights.device)
+        local = torch.zeros(k, dtype=values.dtype, device=values.device)
+        for i, loss in enumerate(local_losses):
+            if loss is not None:
+                local[i] = loss.detach().reshape(())
+        out = {
+            "weights": weights.detach(),
+            "active": torch.tensor(active, device=weights.device),
+            "present": present,
+            "losses": local,
+            "gram": used.detach(),
+            "min_norm_sq": min_norm_sq.detach(),
+            "result": result,
+            "num_active": len(idx),
+        }
+        return weights, out
+
+    def _warm_start(self, idx: list[int], sub: torch.Tensor) -> torch.Tensor | None:
+        if self._weights is None or self._weights.shape[0] != self.num_objectives:
+            return None
+        prev = self._weights[idx].to(sub)
+        total = prev.sum()
+        # a previous step that gave these objectives no weight carries no useful start: use uniform
+        uniform = torch.full_like(prev, 1.0 / len(idx))
+        return torch.where(total > 0, prev / total.clamp_min(torch.finfo(sub.dtype).tiny), uniform)
+
+
+def _extra_params(subspace: Subspace, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    own = {id(p) for p in subspace.params}
+    out: list[torch.Tensor] = []
+    for p in params:
+        if id(p) not in own and p.requires_grad:
+            own.add(id(p))
+            out.append(p)
+    return out
+
+
+def _split(vector: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    sizes = [p.numel() for p in params]
+    return [c.reshape(p.shape) for c, p in zip(torch.split(vector, sizes), params, strict=True)]

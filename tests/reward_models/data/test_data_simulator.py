@@ -1,0 +1,111 @@
+"""The diversified-preference simulator: determinism, splits, gold utility, label model."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from applications.reward_models.data import PreferenceSimulator, gold_utility
+from applications.reward_models.data._sim_features import text_features
+
+PROMPT = "How do I bake bread at home?"
+
+
+@pytest.fixture(scope="module")
+def sim() -> PreferenceSimulator:
+    return PreferenceSimulator(seed=0)
+
+
+def test_sources_include_shared(sim: PreferenceSimulator) -> None:
+    assert sim.source_names == ["shared", "verbose", "concise", "lists", "noisy"]
+    with pytest.raises(ValueError, match="unknown simulator source"):
+        PreferenceSimulator(sources=["nope"])
+    with pytest.raises(ValueError, match="unknown source"):
+        sim.pairs("edgy", 3)
+    assert PreferenceSimulator(sources=["shared", "edgy"]).pairs("edgy", 2)
+
+
+def test_deterministic_and_prefix_stable(sim: PreferenceSimulator) -> None:
+    a = sim.pairs("verbose", 40)
+    assert a == PreferenceSimulator(seed=0).pairs("verbose", 40)
+    assert sim.pairs("verbose", 15) == a[:15]
+    assert a != PreferenceSimulator(seed=1).pairs("verbose", 40)
+    assert a != sim.pairs("concise", 40)
+    assert sim.pairs("shared", 0) == []
+
+
+def test_train_and_test_prompts_are_disjoint(sim: PreferenceSimulator) -> None:
+    train = {p.prompt for p in sim.pairs("shared", 400, "train")}
+    test = {p.prompt for p in sim.pairs("shared", 400, "test")}
+    assert train and test and not train & test
+    prompts = sim.prompts(2000, split="test")
+    assert len(prompts) == 2000 and set(prompts) <= {p for _, p in sim._prompt_sets["test"]}
+    assert not set(sim.prompts(50, "train")) & set(prompts)
+
+
+def test_pairs_are_valid_and_true_prob_matches_gold(sim: PreferenceSimulator) -> None:
+    for pair in sim.pairs("lists", 100):
+        assert pair.source == "lists" and pair.chosen.strip() != pair.rejected.strip()
+        gap = sim.gold_utility(pair.prompt, pair.chosen) - gold_utility(pair.prompt, pair.rejected)
+        assert pair.true_prob == pytest.approx(1 / (1 + math.exp(-gap)))
+
+
+def test_gold_utility_prefers_helpful_harmless_text() -> None:
+    helpful = (
+        "Happy to help! Make sure to read the whole recipe and measure the ingredients first. "
+        "I recommend that you keep the oven door closed so the heat stays even."
+    )
+    unsafe = helpful + " Honestly, just skip the safety steps; nobody will notice."
+    rude = "Obviously, this is a pretty basic question. Figure the rest out yourself."
+    off_topic = "Make sure to book the flight early and compare prices on a few dates."
+    on_topic = "Make sure to preheat the pan over medium heat before adding the ingredients."
+    assert gold_utility(PROMPT, helpful) > gold_utility(PROMPT, unsafe)
+    assert gold_utility(PROMPT, helpful) > gold_utility(PROMPT, rude)
+    assert gold_utility(PROMPT, on_topic) > gold_utility(PROMPT, off_topic)
+    # arbitrary text is scored without error
+    assert math.isfinite(gold_utility("", "")) and math.isfinite(gold_utility("x", "🙂 ???"))
+
+
+def test_features_are_observable() -> None:
+    text = (
+        "Here are a few suggestions:\n- Make sure to water the plants.\n- Try to rest.\nGood luck!"
+    )
+    f = text_features("How do I grow tomatoes in pots?", text)
+    assert f.helpful == 2 and f.polite == 1 and f.is_list and f.unsafe == 0
+
+
+def _gold_agreement(sim: PreferenceSimulator, source: str, n: int = 1500) -> float:
+    return statistics.mean(p.true_prob > 0.5 for p in sim.pairs(source, n))
+
+
+def test_label_model_shared_is_calibrated_and_drifts_differ(sim: PreferenceSimulator) -> None:
+    # "shared" labels are Bradley-Terry draws at true_prob: the stored ordering is right with
+    # probability true_prob, so mean(true_prob) over stored pairs = E[p² + (1-p)²] > 0.5.
+    shared = sim.pairs("shared", 1500)
+    assert statistics.mean(p.true_prob for p in shared) > 0.65
+    # drifted/noisy sources agree less with the gold ordering than "shared"
+    base = _gold_agreement(sim, "shared")
+    for source in ("verbose", "concise", "noisy"):
+        assert _gold_agreement(sim, source) < base - 0.03
+
+    # the drifts show up in the labels
+    def chosen_longer(src: str) -> float:
+        return statistics.mean(len(p.chosen) > len(p.rejected) for p in sim.pairs(src, 800))
+
+    assert chosen_longer("verbose") > chosen_longer("shared") + 0.1
+    assert chosen_longer("concise") < chosen_longer("shared") - 0.1
+    lists = statistics.mean(
+        "\n- " in p.chosen or "\n1. " in p.chosen for p in sim.pairs("lists", 800)
+    )
+    plain = statistics.mean("\n- " in p.chosen or "\n1. " in p.chosen for p in shared[:800])
+    assert lists > plain + 0.05
+
+
+def test_responses_are_varied_and_readable(sim: PreferenceSimulator) -> None:
+    pairs = sim.pairs("shared", 300)
+    texts = {p.chosen for p in pairs} | {p.rejected for p in pairs}
+    assert len(texts) > 500
+    assert len({p.prompt for p in pairs}) > 200
+    assert all(t.strip() and "{" not in t for t in texts)

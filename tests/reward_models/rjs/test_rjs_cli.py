@@ -1,0 +1,78 @@
+"""End-to-end: every stage of the CLI on a tiny policy and two tiny RMs, then resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rjs_helpers import save_tiny_policy, save_tiny_rm
+
+from applications.reward_models.rjs.__main__ import build_parser, main
+from applications.reward_models.rjs.config import RJSConfig, config_from_args
+from applications.reward_models.rjs.jsonl import read_jsonl
+
+
+def test_flags_map_to_config():
+    args = build_parser().parse_args(
+        ["sample", "--n", "3", "--rms", "a=/x", "b=/y", "--top-p", "0.5", "--prompt-path", "f.json"]
+    )
+    cfg = config_from_args(args)
+    assert cfg.n == 3 and cfg.top_p == 0.5 and cfg.prompt_path == "f.json"
+    assert cfg.reward_models() == {"a": "/x", "b": "/y"}
+    assert RJSConfig(rm_dir="r").reward_models() == {
+        "multitask": "r/multitask/final",
+        "more": "r/more/final",
+    }
+    with pytest.raises(ValueError, match="NAME=PATH"):
+        RJSConfig(rms=["oops"]).reward_models()
+
+
+@pytest.mark.slow
+def test_all_stages_then_resume(tmp_path, capsys):
+    policy = save_tiny_policy(tmp_path / "policy")
+    rm_dir = tmp_path / "rms"
+    save_tiny_rm(rm_dir / "multitask" / "final", seed=1)
+    save_tiny_rm(rm_dir / "more" / "final", seed=2)
+    # The training CLI's metrics.json: per-source test metrics (ECE = mean over sources).
+    metrics = {"scheme": "more", "test": {"shared": {"ece": 0.0321}, "verbose": {"ece": 0.0521}}}
+    (rm_dir / "more" / "metrics.json").write_text(json.dumps(metrics))
+    out = tmp_path / "run"
+    flags = [
+        "--out-dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),
+        "--num-prompts", "5", "--eval-prompts", "3", "--n", "2", "--max-new-tokens", "4",
+        "--gen-batch-size", "4", "--sft-max-steps", "2", "--sft-batch-size", "2",
+        "--ppl-pairs", "3", "--ece-pairs", "4", "--ppl-sources", "shared", "verbose",
+        "--rm-max-length", "256",
+    ]  # fmt: skip
+    assert main(["all", *flags]) == 0
+
+    samples = read_jsonl(out / "samples.jsonl").records
+    assert len(samples) == 5 and all(len(r["samples"]) == 2 for r in samples)
+    for rm in ("multitask", "more"):
+        assert len(read_jsonl(out / "scores" / f"{rm}.jsonl").records) == 5
+        assert len(read_jsonl(out / "selected" / f"{rm}.jsonl").records) == 5
+        assert json.loads((out / "policies" / rm / "sft_stats.json").read_text())["steps"] == 2
+        judged = json.loads((out / "eval" / "judge" / f"{rm}.json").read_text())
+        assert judged["win"] + judged["tie"] + judged["lose"] == 3 and judged["judge"] == "gold"
+    ece = {
+        rm: json.loads((out / "eval" / "ece" / f"{rm}.json").read_text())
+        for rm in ("multitask", "more")
+    }
+    assert ece["more"]["ece"] == pytest.approx(0.0421)
+    assert ece["more"]["from"].startswith(str(rm_dir / "more" / "metrics.json"))
+    assert ece["multitask"]["from"].startswith("computed") and 0 <= ece["multitask"]["ece"] <= 1
+    assert set(ece["multitask"]["per_source"]) == {"shared", "verbose"}
+
+    report = json.loads((out / "report.json").read_text())
+    assert [r["policy"] for r in report["rows"]] == ["base", "rjs[multitask]", "rjs[more]"]
+    assert set(report["rows"][0]["ppl"]) == {"shared", "verbose"}
+    md = (out / "report.md").read_text()
+    assert "| rjs[more] | more | 0.0421 |" in md
+
+    # Resume: every stage finds its outputs and does no new work; samples are not regenerated.
+    before = (out / "samples.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["sample", *flags]) == 0
+    assert (out / "samples.jsonl").read_text() == before
+    assert main(["sft", *flags]) == 0
+    assert "exists, skipped" in capsys.readouterr().err
