@@ -34,7 +34,7 @@ def frank_wolfe_min_norm(
     Args:
         gram: ``[B, K, K]`` float64 PSD, normalised to ``max_i G_ii = 1``.
         warm_start: ``[B, K]`` starting simplex points (default uniform).
-        tol: stop a problem once its Frank-Wolfe duality gap ``λᵀGλ − min_i (Gλ)_i`` is
+        tol: stop a problem once its Frank-Wolfe duality gap ``2(λᵀGλ − min_i (Gλ)_i)`` is
             ``≤ tol`` (G is normalised, so this is relative to ``max_i G_ii``). The gap bounds
             the suboptimality of the objective.
         max_iter: hard cap on Frank-Wolfe steps per problem.

@@ -19,8 +19,8 @@ class MinNormResult:
         iterations: ``[...]`` int64 iterations used by each problem (support solves for
             ``exact``; Frank-Wolfe/projected-gradient steps; QP iterations for ``cvxpy``).
         kkt_residual: ``[...]`` scale-free optimality certificate, see :func:`kkt_certificate`.
-        duality_gap: ``[...]`` Frank-Wolfe duality gap ``λᵀGλ − min_i (Gλ)_i ≥ 0``, units of G.
-            By convexity it bounds the suboptimality: ``λᵀGλ − min_{μ∈Δ} μᵀGμ ≤ duality_gap``.
+        duality_gap: ``[...]`` Frank-Wolfe duality gap ``2(λᵀGλ − min_i (Gλ)_i) ≥ 0`` (units of G),
+            i.e. ``max_{μ∈Δ} ∇f(λ)ᵀ(λ − μ)`` for ``f(λ) = λᵀGλ``. By convexity it bounds the suboptimality: ``λᵀGλ − min_{μ∈Δ} μᵀGμ ≤ duality_gap``.
         converged: ``[...]`` bool, ``kkt_residual ≤ tol`` of the method that produced the result.
     """
 
@@ -49,7 +49,7 @@ def kkt_certificate(gram: Tensor, weights: Tensor) -> tuple[Tensor, Tensor, Tens
 
         ``kkt_residual = max( max_i (f − w_i)_+ , max_i λ_i |w_i − f| ) / s``
 
-    The first term is the Frank-Wolfe duality gap (an upper bound on ``f − f*``), the second the
+    The first term is half the Frank-Wolfe duality gap ``2(f − min_i w_i) ≥ f − f*``, the second the
     complementary slackness violation weighted by λ (continuous in λ, unlike a support test).
     Both are invariant under ``G → cG``.
 
@@ -58,14 +58,14 @@ def kkt_certificate(gram: Tensor, weights: Tensor) -> tuple[Tensor, Tensor, Tens
         weights: ``[..., K]`` float64 points of the simplex.
 
     Returns:
-        ``(f, gap, residual)`` each ``[...]`` float64.
+        ``(f, gap, residual)`` each ``[...]`` float64, ``gap = 2(f − min_i w_i)``.
     """
     w = (gram @ weights.unsqueeze(-1)).squeeze(-1)
     f = (weights * w).sum(-1)
-    gap = (f - w.amin(-1)).clamp_min(0)
+    stationarity = (f - w.amin(-1)).clamp_min(0)
     slack = (weights * (w - f.unsqueeze(-1)).abs()).amax(-1)
-    residual = torch.maximum(gap, slack) / gram_scale(gram)
-    return f, gap, residual
+    residual = torch.maximum(stationarity, slack) / gram_scale(gram)
+    return f, 2 * stationarity, residual
 
 
 def project_to_simplex_safe(weights: Tensor) -> Tensor:

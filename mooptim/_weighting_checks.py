@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
+
+from mooptim.subspace import Subspace
 
 
 def check_loss(index: int, loss: object) -> None:
@@ -47,3 +49,20 @@ def check_losses(losses: Sequence[torch.Tensor | None]) -> None:
         bad = int((~finite).nonzero()[0, 0])
         i = present[bad][0]
         raise ValueError(f"loss of objective {i} is not finite ({values[bad].item()})")
+
+
+def extra_params(subspace: Subspace, params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Trainable ``params`` not in ``subspace``, deduplicated, in order."""
+    own = {id(p) for p in subspace.params}
+    out: list[torch.Tensor] = []
+    for p in params:
+        if id(p) not in own and p.requires_grad:
+            own.add(id(p))
+            out.append(p)
+    return out
+
+
+def split_like(vector: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Views of a flat vector shaped like each of ``params``, in order."""
+    sizes = [p.numel() for p in params]
+    return [c.reshape(p.shape) for c, p in zip(torch.split(vector, sizes), params, strict=True)]

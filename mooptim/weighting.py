@@ -25,11 +25,12 @@ from typing import Any
 
 import torch
 
+from mooptim._active_solve import solve_active
 from mooptim._ema import ema_update
-from mooptim._weighting_checks import check_loss, check_losses
+from mooptim._weighting_checks import check_loss, check_losses, extra_params, split_like
 from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
 from mooptim.gradients import DisjointParts, GradientStrategy, SubspaceAutograd, gram_matrix
-from mooptim.normalizers import normalize_gram
+from mooptim.solver import MinNormSolver
 from mooptim.subspace import Subspace
 
 __all__ = ["MinNormWeighting", "WeightingOutput"]
@@ -71,6 +72,10 @@ class WeightingOutput:
 
 class MinNormWeighting:
     """Stateful min-norm weighting step over a parameter subspace.
+
+    Three entry points: :meth:`combine` (K losses sharing one graph → Σ λ_i L_i to backward),
+    :meth:`backward_parts` (K closures on disjoint parts of the batch → ``.grad`` filled) and
+    :meth:`combine_vectors` (caller-supplied per-objective vectors, e.g. feature gradients).
 
     Args:
         subspace: parameters whose per-objective gradients define the Gram.
@@ -127,8 +132,6 @@ class MinNormWeighting:
         if not isinstance(subspace, Subspace):
             raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
         if solver is None:
-            from mooptim.solver import MinNormSolver
-
             solver = MinNormSolver()
         strategy = SubspaceAutograd() if strategy is None else strategy
         if ema_alpha is not None and not 0.0 <= ema_alpha <= 1.0:
@@ -154,9 +157,11 @@ class MinNormWeighting:
         self.broadcast = broadcast
         self.process_group = process_group
         self.step = 0
+        self._parts = DisjointParts()  # keeps its gradient workspace between steps
         self._weights: torch.Tensor | None = None
         self._ema: torch.Tensor | None = None
         self._ema_seen: torch.Tensor | None = None
+        self._ema_source = "subspace"  # what the EMA columns are: subspace gradients or vectors
 
     # -- public steps ---------------------------------------------------------------------------
 
@@ -176,14 +181,33 @@ class MinNormWeighting:
         grads = self.strategy.compute(losses, self.subspace, averager)
         values = self._loss_values(losses, averager)
         weights, out = self._solve(grads.gram, grads.vectors, values, averager, losses)
-        present_idx = [i for i, loss in enumerate(losses) if loss is not None]
-        if present_idx:
-            stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
-            w = weights[present_idx].to(stacked.dtype)
-            total = (w * stacked).sum() * self._loss_scale(out["num_active"])
-        else:
-            total = torch.zeros((), device=weights.device, requires_grad=True)
-        return WeightingOutput(loss=total, **out)
+        return WeightingOutput(loss=self._weighted_loss(losses, weights, out["num_active"]), **out)
+
+    def combine_vectors(
+        self, vectors: torch.Tensor, losses: Sequence[torch.Tensor | None]
+    ) -> WeightingOutput:
+        """Weights from caller-supplied per-objective vectors, and Σ λ_i L_i.
+
+        For gradients the caller already has: with respect to a shared representation (MGDA-UB),
+        a LoRA adapter, per-objective features... ``vectors`` is ``[K, d]`` (row i = g_i; rows of
+        absent objectives are ignored and treated as zero); ``losses`` are the K scalar losses
+        (``None`` = absent) that the returned loss combines. Normalisation, EMA, the active mask,
+        warm start and the cross-rank average apply exactly as in :meth:`combine`; the subspace
+        is not used.
+        """
+        losses = self._check_count(list(losses), "losses")
+        if vectors.dim() != 2 or vectors.shape[0] != len(losses):
+            raise ValueError(
+                f"vectors have shape {tuple(vectors.shape)}; expected [{len(losses)}, d]"
+            )
+        check_losses(losses)
+        averager = self._averager(losses)
+        present = torch.tensor([loss is not None for loss in losses], device=vectors.device)
+        local = torch.where(present[:, None], vectors.detach(), torch.zeros_like(vectors))
+        local = averager(local)
+        values = self._loss_values(losses, averager)
+        weights, out = self._solve(gram_matrix(local), local, values, averager, losses, "vectors")
+        return WeightingOutput(loss=self._weighted_loss(losses, weights, out["num_active"]), **out)
 
     def backward_parts(
         self,
@@ -201,15 +225,17 @@ class MinNormWeighting:
         ``no_sync()``. With no active objective no ``.grad`` is touched.
         """
         closures = self._check_count(list(closures), "closures")
-        extra = [] if params is None else _extra_params(self.subspace, params)
+        extra = [] if params is None else extra_params(self.subspace, params)
         all_params = list(self.subspace.params) + extra
-        strategy = self.strategy if isinstance(self.strategy, DisjointParts) else DisjointParts()
+        strategy = self.strategy if isinstance(self.strategy, DisjointParts) else self._parts
         present_local = torch.ones(len(closures), dtype=torch.bool)
         holder: dict[str, ObjectiveAverager] = {}
 
         def reduce(t: torch.Tensor) -> torch.Tensor:
             # presence is only known after the closures ran; the averager is built then
-            holder["avg"] = ObjectiveAverager(present_local.to(t.device), self._distributed())
+            holder["avg"] = ObjectiveAverager(
+                present_local.to(t.device), self._distributed(), self.process_group
+            )
             return holder["avg"](t)
 
         def check(i: int, loss: torch.Tensor) -> None:
@@ -234,9 +260,10 @@ class MinNormWeighting:
         scale = self._loss_scale(out["num_active"])
         if out["num_active"] > 0:
             direction = (weights.to(vectors.dtype) * scale) @ vectors
-            for p, g in zip(all_params, _split(direction, all_params), strict=True):
+            for p, g in zip(all_params, split_like(direction, all_params), strict=True):
+                g = g.to(p.dtype)  # no-op unless the parameters mix dtypes
                 if p.grad is None:
-                    p.grad = g.clone()
+                    p.grad = g  # a view of the fresh direction vector: no copy needed
                 else:
                     p.grad.add_(g)
         present_idx = [i for i, v in enumerate(losses) if v is not None]
@@ -261,6 +288,7 @@ class MinNormWeighting:
             "weights": c(self._weights),
             "ema": c(self._ema),
             "ema_seen": c(self._ema_seen),
+            "ema_source": self._ema_source,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -274,7 +302,8 @@ class MinNormWeighting:
                 f"state dict is for {k} objectives, this weighting has {self.num_objectives}"
             )
         ema = state["ema"]
-        if ema is not None and ema.shape[-1] != self.subspace.numel:
+        source = state.get("ema_source", "subspace")
+        if ema is not None and source == "subspace" and ema.shape[-1] != self.subspace.numel:
             raise ValueError(
                 f"state dict EMA has {ema.shape[-1]} columns, "
                 f"the subspace has {self.subspace.numel}"
@@ -287,6 +316,7 @@ class MinNormWeighting:
         self.step = int(state["step"])
         self.num_objectives = k if k is not None else self.num_objectives
         self._weights, self._ema, self._ema_seen = m(state["weights"]), m(ema), m(state["ema_seen"])
+        self._ema_source = source
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -320,6 +350,16 @@ class MinNormWeighting:
                 values[i] = loss.detach().reshape(())
         return averager(values)
 
+    def _weighted_loss(
+        self, losses: Sequence[torch.Tensor | None], weights: torch.Tensor, num_active: int
+    ) -> torch.Tensor:
+        present_idx = [i for i, loss in enumerate(losses) if loss is not None]
+        if not present_idx:
+            return torch.zeros((), device=weights.device, requires_grad=True)
+        stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
+        w = weights[present_idx].to(stacked.dtype)
+        return (w * stacked).sum() * self._loss_scale(num_active)
+
     def _loss_scale(self, num_active: int) -> float:
         return float(num_active) if self.scale_by_num_objectives and num_active > 0 else 1.0
 
@@ -330,6 +370,7 @@ class MinNormWeighting:
         values: torch.Tensor,
         averager: ObjectiveAverager,
         local_losses: Sequence[torch.Tensor | None],
+        source: str = "subspace",
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         k = gram.shape[0]
         sq_norms = torch.diagonal(gram)
@@ -340,6 +381,7 @@ class MinNormWeighting:
             self._ema, self._ema_seen = ema_update(
                 self._ema, self._ema_seen, vectors.detach(), active_t, self.ema_alpha
             )
+            self._ema_source = source
             gram = gram_matrix(self._ema)
             sq_norms = torch.diagonal(gram)
         flags = torch.cat([active_t, torch.isfinite(sq_norms)]).tolist()  # the one host sync
@@ -349,28 +391,10 @@ class MinNormWeighting:
             raise ValueError(f"the gradient of objective {bad} is not finite")
         idx = [i for i in range(k) if active[i]]
         self.step += 1
-        dtype = gram.dtype
-        weights = torch.zeros(k, dtype=dtype, device=gram.device)
-        used = torch.zeros_like(gram)
-        result = None
-        min_norm_sq = torch.zeros((), dtype=dtype, device=gram.device)
-        if idx:
-            sub = gram[idx][:, idx].to(torch.float64)
-            # a float32 matmul V Vᵀ is not bitwise symmetric; the solver checks symmetry
-            sub = 0.5 * (sub + sub.T)
-            if self.normalizer is not None:
-                scales = self.normalizer.scales(torch.diagonal(sub), values[idx].to(sub.device))
-                sub = normalize_gram(sub, scales.to(sub.dtype))
-            if len(idx) == 1:
-                lam = torch.ones(1, dtype=sub.dtype, device=sub.device)
-                min_norm_sq = sub[0, 0].to(dtype)
-            else:
-                result = self.solver.solve_gram(sub, warm_start=self._warm_start(idx, sub))
-                lam = result.weights
-                min_norm_sq = result.min_norm_sq.to(dtype)
-            rows = torch.tensor(idx, device=gram.device)
-            weights[rows] = lam.to(dtype)
-            used[rows[:, None], rows[None, :]] = sub.to(dtype)
+        warm = self._warm_start(idx, gram) if len(idx) > 1 else None
+        weights, used, min_norm_sq, result = solve_active(
+            gram, values, idx, self.solver, self.normalizer, warm
+        )
         if self.broadcast and averager.enabled:
             broadcast_weights(weights, self.process_group)
         self._weights = weights.detach().clone()
@@ -391,26 +415,11 @@ class MinNormWeighting:
         }
         return weights, out
 
-    def _warm_start(self, idx: list[int], sub: torch.Tensor) -> torch.Tensor | None:
+    def _warm_start(self, idx: list[int], like: torch.Tensor) -> torch.Tensor | None:
         if self._weights is None or self._weights.shape[0] != self.num_objectives:
             return None
-        prev = self._weights[idx].to(sub)
+        prev = self._weights[idx].to(device=like.device, dtype=torch.float64)
         total = prev.sum()
         # a previous step that gave these objectives no weight carries no useful start: use uniform
         uniform = torch.full_like(prev, 1.0 / len(idx))
-        return torch.where(total > 0, prev / total.clamp_min(torch.finfo(sub.dtype).tiny), uniform)
-
-
-def _extra_params(subspace: Subspace, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    own = {id(p) for p in subspace.params}
-    out: list[torch.Tensor] = []
-    for p in params:
-        if id(p) not in own and p.requires_grad:
-            own.add(id(p))
-            out.append(p)
-    return out
-
-
-def _split(vector: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    sizes = [p.numel() for p in params]
-    return [c.reshape(p.shape) for c, p in zip(torch.split(vector, sizes), params, strict=True)]
+        return torch.where(total > 0, prev / total.clamp_min(torch.finfo(prev.dtype).tiny), uniform)

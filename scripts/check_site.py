@@ -74,6 +74,13 @@ PAGE_PROBE = """(() => ({
   math: document.querySelectorAll(".arithmatex").length,
   mathUnrendered: [...document.querySelectorAll(".arithmatex")]
     .filter(e => !e.querySelector("mjx-container")).length,
+  // TeX of formulas with parse errors or undefined macros (MathJax shows those names in red)
+  mathErrors: (() => {
+    const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+    const bad = "mjx-merror, mjx-mtext[style*='color: red']";
+    return doc ? Array.from(doc.math)
+      .filter(m => m.typesetRoot && m.typesetRoot.querySelector(bad)).map(m => m.math) : [];
+  })(),
   mathJaxLoaded: Boolean(window.MathJax && window.MathJax.startup),
 }))()"""
 
@@ -93,6 +100,8 @@ class Chromium:
             os.dup2(from_browser_w, 1001)
             os.dup2(1000, 3)
             os.dup2(1001, 4)
+            os.close(1000)
+            os.close(1001)
 
         args = [executable, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", "about:blank"]
         self.proc = subprocess.Popen(
@@ -343,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if shutil.which(args.chromium) is None:
+        print(f"{args.chromium!r} not found: apt-get install -y chromium", file=sys.stderr)
+        return 2
     site = args.site_dir or Path(tempfile.mkdtemp(prefix="site-"))
     if not args.no_build:
         build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
@@ -375,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 if probe["mathJaxLoaded"] and probe["mathUnrendered"]:
                     report.problems.append(f"{probe['mathUnrendered']} formulas not rendered")
                 math_loaded |= probe["mathJaxLoaded"]
+                report.problems += [f"TeX error: {error}" for error in probe["mathErrors"]]
                 all_links |= {
                     link
                     for link in probe["links"]

@@ -68,7 +68,9 @@ def comparison_table(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
     for per_source in metrics.values():
         sources += [s for s in per_source if s not in sources]
     has_truth = any("truth_ece" in row for m in metrics.values() for row in m.values())
-    cols = [("accuracy", "acc"), ("ece", "ECE")] + ([("truth_ece", "gold ECE")] if has_truth else [])
+    cols = [("accuracy", "acc"), ("ece", "ECE")] + (
+        [("truth_ece", "gold ECE")] if has_truth else []
+    )
     header = ["source"] + [f"{s} {label}" for key, label in cols for s in schemes]
     rows = []
     for src in [*sources, "mean"]:

@@ -38,7 +38,7 @@ class MeanPoolingRewardConfig(PretrainedConfig):
 
 
 class MeanPoolingRewardModel(PreTrainedModel):
-    """Backbone (``AutoModel``) + masked mean pooling + ``Linear(hidden, num_labels)`` named ``score``."""
+    """Backbone (``AutoModel``) + masked mean pooling + ``score = Linear(hidden, num_labels)``."""
 
     config_class = MeanPoolingRewardConfig
     base_model_prefix = "backbone"

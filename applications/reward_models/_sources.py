@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,33 +32,29 @@ def configured_sources(config: TrainConfig) -> list[SourceConfig]:
     return [SourceConfig(name=n) for n in names]
 
 
-def _load_real(source: SourceConfig, split: str, drops: DropReport) -> list[PreferencePair]:
-    try:
-        from applications.reward_models.data import SourceSpec, load_pairs
-    except ImportError:  # the loaders live in a module of the data package
-        try:
-            from applications.reward_models.data.sources import SourceSpec, load_pairs
-        except ImportError as err:
-            raise ImportError(
-                f"source {source.name!r} of kind {source.kind!r} needs the real-data loaders "
-                f"(applications.reward_models.data.load_pairs), which failed to import: {err}"
-            ) from err
-    spec = SourceSpec(name=source.name, kind=source.kind, path=source.path, split=split)
+def _load_real(
+    source: SourceConfig, split: str, max_pairs: int | None, seed: int, drops: DropReport
+) -> list[PreferencePair]:
+    from applications.reward_models.data.sources import SourceSpec, load_pairs
+
+    spec = SourceSpec(
+        name=source.name,
+        kind=source.kind,
+        path=source.path,
+        split=split,
+        max_pairs=max_pairs,
+        seed=seed,
+        options=dict(source.options),
+    )
     return list(load_pairs(spec, drops))
-
-
-def _cap(pairs: list[PreferencePair], n: int | None, seed: int) -> list[PreferencePair]:
-    if n is None or n <= 0 or len(pairs) <= n:
-        return pairs
-    rng = random.Random(seed)
-    return rng.sample(pairs, n)
 
 
 def load_source_data(config: TrainConfig, tokenizer: Any) -> SourceData:
     """Train and test pairs of every source, over-length pairs dropped and counted.
 
     Simulator sources generate ``train_pairs_per_source`` / ``test_pairs_per_source`` pairs; real
-    sources are loaded whole and capped (seeded subsample) at those numbers when they are set.
+    sources keep a seeded subset of at most ``test_pairs_per_source`` test pairs (0: all) and, with
+    ``cap_train``, of ``train_pairs_per_source`` training pairs (H3's ``SourceSpec.max_pairs``).
 
     Raises:
         ValueError: a source with no training pair left after filtering.
@@ -70,7 +65,7 @@ def load_source_data(config: TrainConfig, tokenizer: Any) -> SourceData:
     sim = PreferenceSimulator(config.simulator_seed, sim_names) if sim_names else None
     train: dict[str, list[PreferencePair]] = {}
     test: dict[str, list[PreferencePair]] = {}
-    for i, source in enumerate(sources):
+    for source in sources:
         if source.kind == "simulator":
             assert sim is not None
             tr = sim.pairs(source.name, config.train_pairs_per_source, split=source.split)
@@ -80,11 +75,12 @@ def load_source_data(config: TrainConfig, tokenizer: Any) -> SourceData:
                 else []
             )
         else:
-            tr = _cap(_load_real(source, source.split, drops), config.train_pairs_per_source, i)
+            cap = config.train_pairs_per_source if source.cap_train else None
+            tr = _load_real(source, source.split, cap, config.seed, drops)
             te = []
             if source.test_split:
-                te = _load_real(source, source.test_split, drops)
-                te = _cap(te, config.test_pairs_per_source or None, 10_000 + i)
+                n_test = config.test_pairs_per_source or None
+                te = _load_real(source, source.test_split, n_test, config.seed, drops)
         train_drops, test_drops = DropReport(), DropReport()
         tr = filter_overlength(tr, tokenizer, config.max_length, train_drops)
         te = filter_overlength(te, tokenizer, config.max_length, test_drops)

@@ -8,8 +8,8 @@ Usage::
         --output_dir eval/
 
 ``--models`` takes ``NAME=PATH`` (or a bare path, named after its folder); ``PATH`` is a
-``save_pretrained`` reward-model folder, a training run folder holding ``final/``, or a backbone
-alias (``minilm``, ``smollm2``: an untrained head). ``--sources`` takes ``NAME``,
+``save_pretrained`` reward-model folder, a training run folder holding ``final/``, a hub id, or a
+backbone alias (``minilm``, ``smollm2``: an untrained head). ``--sources`` takes ``NAME``,
 ``NAME:KIND`` or ``NAME:KIND:PATH`` — ``KIND`` is ``simulator`` (default; ``NAME`` is a simulator
 source), a real-data loader (``hh_helpful``, ``hh_harmless``, ``oasst1``, ``webgpt``,
 ``summarize``; ``PATH`` a local file/folder or hub name), or ``pairs`` (a local file of
@@ -104,11 +104,13 @@ def parse_model_arg(text: str) -> tuple[str, str]:
 
 
 def _resolve_checkpoint(path: str) -> str:
-    if path.lower() in ("minilm", "smollm2"):
-        return path
+    """A loadable name: a checkpoint folder (or a run folder's ``final/``), an alias or hub id."""
+    from applications.reward_models.offline import resolve_model_name
+
     expanded = os.path.expanduser(path)
     if not os.path.exists(expanded):
-        raise ValueError(f"model path {path!r} does not exist")
+        resolve_model_name(path)  # raises for a missing local path; aliases / hub ids pass
+        return path
     if os.path.isdir(expanded) and not os.path.isfile(os.path.join(expanded, "config.json")):
         final = os.path.join(expanded, "final")
         if os.path.isfile(os.path.join(final, "config.json")):
@@ -146,12 +148,19 @@ def _read_pairs_file(source: EvalSource) -> list[PreferencePair]:
     return out
 
 
-def _load_real(source: EvalSource, drops: DropReport) -> list[PreferencePair]:
-    try:
-        from applications.reward_models.data import SourceSpec, load_pairs
-    except ImportError:
-        from applications.reward_models.data.sources import SourceSpec, load_pairs
-    spec = SourceSpec(name=source.name, kind=source.kind, path=source.path, split=source.split)
+def _load_real(
+    source: EvalSource, n: int | None, seed: int, drops: DropReport
+) -> list[PreferencePair]:
+    from applications.reward_models.data.sources import SourceSpec, load_pairs
+
+    spec = SourceSpec(
+        name=source.name,
+        kind=source.kind,
+        path=source.path,
+        split=source.split,
+        max_pairs=n,
+        seed=seed,
+    )
     return list(load_pairs(spec, drops))
 
 
@@ -161,8 +170,10 @@ def load_eval_pairs(
     simulator_seed: int = 0,
     drops: DropReport | None = None,
 ) -> dict[str, list[PreferencePair]]:
-    """Test pairs per source name (simulator: ``n_per_source`` pairs of its test split; others:
-    the first ``n_per_source`` rows, or all with ``None``).
+    """Test pairs per source name: simulator, ``n_per_source`` pairs of its test split (500 with
+    ``None``); real loaders, a seeded random subset of at most ``n_per_source`` pairs (all with
+    ``None``; rows the loader drops are counted in ``drops``); ``pairs`` files, the first
+    ``n_per_source`` rows.
 
     Raises:
         ValueError: duplicated names, unknown simulator source, bad path, or an empty source.
@@ -185,8 +196,8 @@ def load_eval_pairs(
         elif source.kind == "pairs":
             pairs = _read_pairs_file(source)
         else:
-            pairs = _load_real(source, drops)
-        if n_per_source is not None and source.kind != "simulator":
+            pairs = _load_real(source, n_per_source, simulator_seed, drops)
+        if n_per_source is not None and source.kind == "pairs":
             pairs = pairs[:n_per_source]
         if not pairs:
             raise ValueError(f"source {source.name!r} has no test pairs")

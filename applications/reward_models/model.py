@@ -83,7 +83,7 @@ def resolve_pooling(config: PretrainedConfig, pooling: str) -> str:
 
 
 def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
-    """Give the tokenizer a pad token if it has none (EOS, else UNK), without growing the vocabulary.
+    """Give the tokenizer a pad token if it has none (EOS, else UNK) without growing the vocabulary.
 
     Raises:
         ValueError: the tokenizer has neither a pad, EOS nor UNK token.
@@ -98,13 +98,21 @@ def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
 
 
 def disable_dropout(model: nn.Module) -> int:
-    """Set p = 0 in every dropout module (TRL's ``disable_dropout``); returns how many were changed."""
+    """Set p = 0 in every dropout module (like TRL's ``disable_dropout``); returns the count."""
     changed = 0
     for module in model.modules():
         if isinstance(module, nn.Dropout) and module.p != 0.0:
             module.p = 0.0
             changed += 1
     return changed
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The tokenizer of model ``name`` (see :func:`load_reward_model`), with a pad token."""
+    where = resolve_model_name(name)
+    tokenizer = AutoTokenizer.from_pretrained(where.path, **where.from_pretrained_kwargs())
+    ensure_pad_token(tokenizer)
+    return tokenizer
 
 
 def build_reward_model(config: PretrainedConfig, pooling: Pooling = "auto") -> PreTrainedModel:
@@ -142,8 +150,7 @@ def load_reward_model(
     """
     where = resolve_model_name(name)
     kwargs = where.from_pretrained_kwargs()
-    tokenizer = AutoTokenizer.from_pretrained(where.path, **kwargs)
-    ensure_pad_token(tokenizer)
+    tokenizer = load_tokenizer(name)
     config = AutoConfig.from_pretrained(where.path, trust_remote_code=True, **kwargs)
     resolved = resolve_pooling(config, pooling)
     if resolved == "mean" and not isinstance(config, MeanPoolingRewardConfig):
@@ -203,7 +210,7 @@ def compute_rewards(
 def pair_rewards(
     model: nn.Module, batch: dict[str, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(r_chosen [B], r_rejected [B])`` for a PairCollator batch (rows 0..B-1 chosen, B..2B-1 rejected)."""
+    """``(r_chosen [B], r_rejected [B])`` of a PairCollator batch (chosen rows first)."""
     rewards = compute_rewards(model, batch["input_ids"], batch["attention_mask"])
     half = rewards.shape[0] // 2
     return rewards[:half], rewards[half:]

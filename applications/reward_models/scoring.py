@@ -160,8 +160,11 @@ def score_responses(
             batches = [(max_length, rows) for rows in chunks]
     dev = torch.device(device) if device is not None else _model_device(model)
     left = getattr(tokenizer, "padding_side", "right") == "left"
-    out = torch.empty(len(seqs), dtype=torch.float32)
     from tqdm.auto import tqdm
+
+    # Rewards stay on the device until the end: one host transfer, no sync per batch.
+    chunks: list[Tensor] = []
+    order: list[int] = []
 
     was_training = model.training
     model.eval()
@@ -172,11 +175,14 @@ def score_responses(
         ):
             for length, rows in batches:
                 ids, mask = _pad([seqs[i] for i in rows], length, tokenizer.pad_token_id, left, dev)
-                rewards = compute_rewards(model, ids, mask)
-                out[torch.tensor(rows)] = rewards.float().cpu()
+                chunks.append(compute_rewards(model, ids, mask).float())
+                order.extend(rows)
                 bar.update(len(rows))
     finally:
         model.train(was_training)
+    out = torch.empty(len(seqs), dtype=torch.float32)
+    if chunks:
+        out[torch.tensor(order)] = torch.cat(chunks).cpu()
     return out
 
 

@@ -41,6 +41,7 @@ from applications.reward_models.config import TrainConfig, parse_args, save_conf
 from applications.reward_models.model import (
     freeze_below,
     load_reward_model,
+    load_tokenizer,
     pair_rewards,
     reward_head,
     transformer_blocks,
@@ -59,6 +60,25 @@ class SchemeResult:
 
 
 # -- pieces -----------------------------------------------------------------------------------
+
+
+def make_accelerator(config: TrainConfig) -> Any:
+    """An ``Accelerator``; multi-process runs on a machine without CUDA use gloo on the CPU.
+
+    accelerate only takes the multi-CPU path when asked for the CPU (``accelerate launch --cpu``
+    sets ``ACCELERATE_USE_CPU``); a ``torchrun`` / spawned launch without CUDA would otherwise
+    silently train each rank alone.
+    """
+    from accelerate import Accelerator
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cpu = world > 1 and not torch.cuda.is_available()
+    extra = {"cpu": True} if cpu else {}
+    return Accelerator(
+        mixed_precision=config.mixed_precision,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        **extra,
+    )
 
 
 def make_sampler(config: TrainConfig, scheme: str, train: dict[str, list]) -> Any:
@@ -169,7 +189,6 @@ def train_scheme(
     Returns:
         The per-source test metrics and the step log.
     """
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
     from transformers import get_scheduler
@@ -178,10 +197,7 @@ def train_scheme(
 
     start = time.perf_counter()
     if accelerator is None:
-        accelerator = Accelerator(
-            mixed_precision=config.mixed_precision,
-            gradient_accumulation_steps=config.gradient_accumulation_steps,
-        )
+        accelerator = make_accelerator(config)
     rank, world = accelerator.process_index, accelerator.num_processes
     run_dir = os.path.join(config.output_dir, scheme)
     os.makedirs(run_dir, exist_ok=True)
@@ -220,7 +236,9 @@ def train_scheme(
         weights = load_file(os.path.join(resume_from, "model.safetensors"))
         missing, unexpected = accelerator.unwrap_model(model).load_state_dict(weights, strict=False)
         if unexpected or missing:
-            raise ValueError(f"{resume_from}: weights do not match the model: {missing or unexpected}")
+            raise ValueError(
+                f"{resume_from}: weights do not match the model: {missing or unexpected}"
+            )
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         sampler.load_state_dict(state["sampler"])
@@ -301,7 +319,7 @@ def train_scheme(
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
             total_loss += loss.detach().to(total_loss)
-            for i, (li, ai) in enumerate(zip(losses, accs)):
+            for i, (li, ai) in enumerate(zip(losses, accs, strict=True)):
                 if li is not None:
                     sums[0, i] += li.detach().to(sums)
                     sums[1, i] += ai.to(sums)
@@ -380,21 +398,15 @@ def train_scheme(
 
 def run(config: TrainConfig) -> dict[str, SchemeResult]:
     """Load the data once, train every scheme of ``config`` on it, write the outputs."""
-    from accelerate import Accelerator
     from transformers.utils import logging as hf_logging
 
     from applications.reward_models._evaluation import comparison_table
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    accelerator = Accelerator(
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-    )
+    accelerator = make_accelerator(config)
     os.makedirs(config.output_dir, exist_ok=True)
-    _model, tokenizer = load_reward_model(config.model, config.pooling)
-    del _model
-    data = load_source_data(config, tokenizer)
+    data = load_source_data(config, load_tokenizer(config.model))
     if accelerator.is_main_process:
         save_config(config, os.path.join(config.output_dir, "config.yaml"))
         with open(os.path.join(config.output_dir, "drops.json"), "w", encoding="utf-8") as f:

@@ -31,9 +31,9 @@ def method_cases() -> list[MethodCase]:
         MethodCase("exact", MinNormSolver("exact"), 1e-10, 1e-10, 1e-9, 0.0),
         MethodCase(
             "frank_wolfe",
-            MinNormSolver("frank_wolfe", tol=1e-5, max_iter=200_000, check_every=64),
-            1e-5,
-            1e-5,
+            MinNormSolver("frank_wolfe", tol=1e-3, max_iter=20_000, check_every=64),
+            1e-3,
+            1e-3,
             2e-2,
             0.1,
         ),

@@ -76,7 +76,9 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
             opt.step()
             record["combine"].append(out.weights)
         # disjoint parts on the unwrapped module: the part gradients are averaged by the weighting
-        full = MinNormWeighting(Subspace.all(model), MinNormSolver(), L2Normalization())
+        full = MinNormWeighting(
+            Subspace.all(model), MinNormSolver(), L2Normalization(), broadcast=True
+        )
         for step in range(3):
             parts = _parts(rank, 10 + step)
             opt.zero_grad()

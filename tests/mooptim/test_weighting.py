@@ -266,3 +266,34 @@ def test_backward_parts_head_subspace_with_rest_of_model_and_accumulation() -> N
     w.backward_parts(closures)
     torch.testing.assert_close(model[2].weight.grad, 2 * got[2], rtol=1e-6, atol=1e-9)
     torch.testing.assert_close(model[0].weight.grad, got[0])
+
+
+def test_combine_vectors_uses_caller_supplied_gradients() -> None:
+    model, xs, ys = setup(8)
+    x = torch.cat(xs)
+    z = model[1](model[0](x))  # shared representation (MGDA-UB: gradients w.r.t. features)
+    preds = model[2](z).split(6)
+    losses = [((p - y) ** 2).mean() for p, y in zip(preds, ys, strict=True)]
+    vectors = torch.stack(
+        [torch.autograd.grad(l, z, retain_graph=True)[0].reshape(-1) for l in losses]
+    )
+    w = weighting(model, ema_alpha=0.5)
+    out = w.combine_vectors(vectors, losses)
+    torch.testing.assert_close(out.weights, MinNormSolver().solve(vectors).weights)
+    torch.testing.assert_close(
+        out.loss, sum(wi * l for wi, l in zip(out.weights, losses, strict=True))
+    )
+    out.loss.backward()
+    # an absent objective's row is ignored even if it holds garbage
+    garbage = vectors.clone()
+    garbage[0] = 1e6
+    out = weighting(model).combine_vectors(garbage, [None, losses[1], losses[2]])
+    torch.testing.assert_close(
+        out.weights[1:], MinNormSolver().solve(vectors[1:]).weights.to(out.weights)
+    )
+    assert out.weights[0] == 0
+    state = w.state_dict()
+    assert state["ema_source"] == "vectors" and state["ema"].shape == vectors.shape
+    weighting(model, ema_alpha=0.5).load_state_dict(state)  # width is not the subspace's: fine
+    with pytest.raises(ValueError, match="expected"):
+        w.combine_vectors(vectors[:2], losses)

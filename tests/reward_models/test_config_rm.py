@@ -65,9 +65,11 @@ def test_sources_from_command_line_and_round_trip(tmp_path):
         (["--max_steps", "0"], ValueError, "max_steps must be > 0"),
         (["--more.normalizer", "l3"], ValueError, "unknown more.normalizer"),
         (["--more.ema_alpha", "1.5"], ValueError, "ema_alpha"),
+        (["--more.strategy", "gram"], ValueError, "cannot smooth"),
         (["--sources", "a:webgptt"], ValueError, "unknown sources\\[0\\].kind"),
         (["--sources", "a:webgpt:/no/such/file.jsonl"], ValueError, "does not exist"),
-        (["--sources", "a,a"], ValueError, "duplicated source"),
+        (["--sources", "shared,shared"], ValueError, "duplicated source"),
+        (["--sources", "sharde"], ValueError, "did you mean 'shared'"),
         (["--model", "/no/such/model"], ValueError, "does not exist"),
         (["--config", "/no/such.yaml"], ValueError, "does not exist"),
         (["positional"], ValueError, "unexpected argument"),
@@ -103,3 +105,20 @@ def test_usage_lists_every_option():
         if name != "more":
             assert f"--{name}" in text
     assert "--more.ema_alpha" in text
+
+
+def test_shipped_yaml_configs_parse():
+    from pathlib import Path
+
+    import applications.reward_models as rm
+
+    folder = Path(rm.__file__).parent / "configs"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for path in files:
+        data = yaml.safe_load(path.read_text())
+        config = TrainConfig(**{k: v for k, v in data.items() if k not in ("more", "sources")})
+        assert config.max_steps > 0
+        if "smollm2" in data.get("model", ""):
+            continue  # validation would need the gguf package and is covered elsewhere
+        assert parse_args(["--config", str(path)]).max_steps == data["max_steps"]

@@ -124,6 +124,30 @@ def test_pairs_file_source(saved, tmp_path):
     assert "truth" in res["models"]["A"]["sources"]["mine"]
 
 
+def test_real_loader_source_from_a_local_file(saved, tmp_path):
+    rows = [
+        {
+            "chosen": f"\n\nHuman: q{i}?\n\nAssistant: a good answer {i}",
+            "rejected": f"\n\nHuman: q{i}?\n\nAssistant: no",
+        }
+        for i in range(5)
+    ] + [
+        {"chosen": "\n\nHuman: x\n\nAssistant: same", "rejected": "\n\nHuman: x\n\nAssistant: same"}
+    ]
+    f = tmp_path / "test.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    res = ev.evaluate(
+        {"A": saved[0]},
+        [ev.parse_source_arg(f"helpful:hh_helpful:{f}")],
+        str(tmp_path / "out"),
+        max_length=256,
+        make_plots=False,
+        progress=False,
+    )
+    assert res["models"]["A"]["sources"]["helpful"]["n"] == 5
+    assert res["load_drops"]["total"] == 1  # the identical pair, counted
+
+
 def test_overlength_pairs_are_counted_not_lost(saved, tmp_path):
     res = ev.evaluate(
         {"A": saved[0]},

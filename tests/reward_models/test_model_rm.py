@@ -97,7 +97,7 @@ def test_reward_head_is_found_structurally():
     # a decoy Linear(·, 1) registered after the real head but not on the logits path
     bert.decoy = torch.nn.Linear(32, 1)
     assert reward_head(bert) is bert.classifier
-    with pytest.raises(ValueError, match="out_features == 1"):
+    with pytest.raises(ValueError, match=r"out_features \=\= 1"):
         reward_head(torch.nn.Sequential(torch.nn.Linear(3, 2)))
 
 
@@ -127,7 +127,7 @@ def test_name_resolution(tmp_path):
     assert resolve_model_name("org/model").path == "org/model"
     with pytest.raises(ValueError, match="does not exist"):
         resolve_model_name(str(tmp_path / "missing"))
-    with pytest.raises(ValueError, match="no config.json"):
+    with pytest.raises(ValueError, match=r"no config\.json"):
         resolve_model_name(str(tmp_path))
 
 
@@ -151,7 +151,7 @@ def test_load_tiny_checkpoint_pair_forward(tmp_path, kind):
             compute_rewards(
                 model, row[m.bool()][None], torch.ones(1, int(m.sum()), dtype=torch.long)
             )
-            for row, m in zip(batch["input_ids"], batch["attention_mask"])
+            for row, m in zip(batch["input_ids"], batch["attention_mask"], strict=True)
         ]
     torch.testing.assert_close(torch.cat([r_c, r_r]), torch.cat(single), atol=1e-5, rtol=1e-5)
 

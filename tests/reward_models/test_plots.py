@@ -51,6 +51,10 @@ def test_accuracy_matrix(tmp_path):
 def test_sweep_plot(tmp_path):
     series = {"MultiTask": [[0.1, 0.2], [0.15], [None]], "MORE": [[0.05], [0.07, 0.09], [0.1]]}
     assert _is_png(plots.sweep_plot("K", [2, 3, 4], series, tmp_path / "s.png", "ECE"))
+    names = plots.sweep_plot(
+        "model", ["minilm", "smollm2"], {"MORE": [[0.1], [0.2]]}, tmp_path / "n.png", "ECE"
+    )
+    assert _is_png(names)
     with pytest.raises(ValueError, match="points"):
         plots.sweep_plot("K", [2, 3], series, tmp_path / "s2.png", "ECE")
 

@@ -149,7 +149,7 @@ def test_overlength_and_bad_arguments_raise(tiny_rm, pairs):
     with pytest.raises(ValueError, match="filter_overlength"):
         score_pairs(model, tok, pairs[:2], max_length=4, progress=False)
     with pytest.raises(ValueError, match="padding"):
-        score_pairs(model, tok, pairs[:2], padding="longest", progress=False)
+        score_pairs(model, tok, pairs[:2], padding="shortest", progress=False)
     with pytest.raises(ValueError, match="prompts"):
         score_responses(model, tok, ["a", "b"], ["x"], progress=False)
 

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from applications.reward_models._sources import load_source_data
 from applications.reward_models._tiny import save_tiny_reward_model
 from applications.reward_models.config import SourceConfig, TrainConfig
-from applications.reward_models.model import load_reward_model
+from applications.reward_models.model import load_tokenizer
 from applications.reward_models.train import main, source_losses, train_scheme
 
 
@@ -40,8 +40,7 @@ def _config(model: str, output_dir: str, **overrides) -> TrainConfig:
 
 
 def _data(config: TrainConfig):
-    _model, tokenizer = load_reward_model(config.model)
-    return load_source_data(config, tokenizer)
+    return load_source_data(config, load_tokenizer(config.model))
 
 
 def test_source_losses_are_bradley_terry_per_source():
@@ -84,7 +83,9 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_model, scheme):
     part = _config(tiny_model, str(tmp_path / "part"), **common)
     # train_pairs 6 / pairs_per_source 2: the interruption falls across a sampler epoch end
     train_scheme(part, scheme, data, stop_after=3)  # "crash" after step 3: checkpoint at 2
-    resumed = train_scheme(_config(tiny_model, part.output_dir, resume=True, **common), scheme, data)
+    resumed = train_scheme(
+        _config(tiny_model, part.output_dir, resume=True, **common), scheme, data
+    )
 
     assert resumed.log == reference.log
     a = load_file(str(tmp_path / "full" / scheme / "final" / "model.safetensors"))
@@ -112,7 +113,9 @@ def _ddp_worker(rank: int, world: int, port: int, model: str, out: str) -> None:
         OMP_NUM_THREADS="1",
     )
     torch.set_num_threads(1)
-    config = _config(model, out, scheme="more", max_steps=3, pairs_per_source=2, test_pairs_per_source=2)
+    config = _config(
+        model, out, scheme="more", max_steps=3, pairs_per_source=2, test_pairs_per_source=2
+    )
     result = train_scheme(config, "more", _data(config))
     with open(os.path.join(out, f"log_rank{rank}.json"), "w") as f:
         json.dump(result.log, f)

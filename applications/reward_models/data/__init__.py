@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from applications.reward_models.data.canonical import load_canonical, save_pairs
 from applications.reward_models.data.collate import (
     PairCollator,
     encode_many,
@@ -60,6 +61,7 @@ __all__ = [
     "format_text",
     "gold_utility",
     "length_bucketed_order",
+    "load_canonical",
     "load_hh_rlhf",
     "load_oasst1",
     "load_pairs",
@@ -68,5 +70,6 @@ __all__ = [
     "pad_sequences",
     "read_local_rows",
     "resample_indices",
+    "save_pairs",
     "validate_pair_texts",
 ]

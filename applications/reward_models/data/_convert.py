@@ -33,6 +33,7 @@ def make_pair(
     source: str,
     drops: DropReport,
     margin: float | None = None,
+    true_prob: float | None = None,
 ) -> PreferencePair | None:
     """A validated pair (responses stripped), or ``None`` with the drop reason counted.
 
@@ -48,6 +49,7 @@ def make_pair(
         rejected=rejected.strip(),
         source=source,
         margin=margin,
+        true_prob=true_prob,
     )
 
 

@@ -103,8 +103,9 @@ def encode_many(
     before, after = _special_tokens(tokenizer)
     p_text = [p.rstrip() for p in prompts]
     r_text = [_separator(p) + r.strip() for p, r in zip(prompts, responses, strict=True)]
-    p_ids = tokenizer(p_text, add_special_tokens=False)["input_ids"]
-    r_ids = tokenizer(r_text, add_special_tokens=False)["input_ids"]
+    # verbose=False: untruncated pieces may exceed model_max_length; _assemble truncates them.
+    p_ids = tokenizer(p_text, add_special_tokens=False, verbose=False)["input_ids"]
+    r_ids = tokenizer(r_text, add_special_tokens=False, verbose=False)["input_ids"]
     return [
         _assemble(before, after, list(p), list(r), max_length)
         for p, r in zip(p_ids, r_ids, strict=True)

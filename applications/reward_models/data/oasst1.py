@@ -21,6 +21,7 @@ Conversion:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 from itertools import combinations
@@ -35,6 +36,13 @@ __all__ = ["HUB_NAME", "PAIRINGS", "convert_oasst1", "load_oasst1"]
 HUB_NAME = "OpenAssistant/oasst1"
 PAIRINGS = ("best_vs_worst", "all")
 _ROLE = {"prompter": "Human", "assistant": "Assistant"}
+
+
+def _is_rank(value: Any) -> bool:
+    """An integer-valued rank; ``None`` and NaN (pandas' null for a nullable int) are unranked."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and float(value).is_integer()
 
 
 def _thread(message_id: str, by_id: Mapping[str, Mapping[str, Any]]) -> str | None:
@@ -81,7 +89,7 @@ def convert_oasst1(
             drops.add(source, "deleted")
         elif lang is not None and get_field(msg, "lang") != lang:
             drops.add(source, "wrong_language")
-        elif get_field(msg, "rank", (int, float)) is None:
+        elif not _is_rank(msg.get("rank")):
             drops.add(source, "unranked")
         elif get_field(msg, "text") is None:
             drops.add(source, "missing_field")

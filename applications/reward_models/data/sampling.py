@@ -90,7 +90,8 @@ class BalancedBatchSampler(_EpochState):
         drop_last: skip a final batch with fewer than m pairs per source.
 
     Raises:
-        ValueError: no sources, an empty source, or a non-positive size.
+        ValueError: no sources, an empty source, a non-positive size, or ``drop_last`` leaving
+            no batch (N < m).
     """
 
     def __init__(
@@ -117,6 +118,11 @@ class BalancedBatchSampler(_EpochState):
         self.resample_to = resample_to
         self.drop_last = drop_last
         self.samples_per_source = resample_to or max(len(p) for p in self._pairs)
+        if len(self) == 0:
+            raise ValueError(
+                f"drop_last with {self.samples_per_source} pairs per source and "
+                f"pairs_per_source={pairs_per_source} leaves no batch in an epoch"
+            )
 
     def __len__(self) -> int:
         n, m = self.samples_per_source, self.pairs_per_source
@@ -161,7 +167,7 @@ class UniformBatchSampler(_EpochState):
     union.
 
     Raises:
-        ValueError: empty pool or ``batch_size < 1``.
+        ValueError: empty pool, ``batch_size < 1``, or ``drop_last`` leaving no batch.
     """
 
     def __init__(
@@ -180,6 +186,7 @@ class UniformBatchSampler(_EpochState):
         self.drop_last = drop_last
         self._groups: list[list[PreferencePair]] = [list(pairs)]
         self._resample_to: int | None = None
+        self._check_nonempty()
 
     @classmethod
     def from_sources(
@@ -202,7 +209,15 @@ class UniformBatchSampler(_EpochState):
         sampler = cls(union, batch_size=batch_size, seed=seed, drop_last=drop_last)
         sampler._groups = [list(p) for p in pairs_by_source.values()]
         sampler._resample_to = resample_to
+        sampler._check_nonempty()
         return sampler
+
+    def _check_nonempty(self) -> None:
+        if len(self) == 0:
+            raise ValueError(
+                f"drop_last with {self.epoch_size} pairs per epoch and batch_size="
+                f"{self.batch_size} leaves no batch in an epoch"
+            )
 
     @property
     def epoch_size(self) -> int:

@@ -2,7 +2,8 @@
 
 ``SourceSpec.kind`` selects the converter (CLI-facing name → loader mapping :data:`SOURCE_KINDS`);
 ``path`` is a local file / directory in the source's original schema or a Hub name (``None``: the
-source's Hub default); ``options`` are passed to the loader (listed per kind in
+source's Hub default); kind ``pairs`` reads files already in the canonical schema
+(``canonical.py``); ``options`` are passed to the loader (listed per kind in
 :data:`SOURCE_OPTIONS`).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from applications.reward_models.data.canonical import load_canonical
 from applications.reward_models.data.hh_rlhf import HUB_NAME as HH_HUB
 from applications.reward_models.data.hh_rlhf import load_hh_rlhf
 from applications.reward_models.data.oasst1 import HUB_NAME as OASST1_HUB
@@ -97,6 +99,10 @@ def _webgpt(spec: SourceSpec, drops: DropReport) -> list[PreferencePair]:
     )
 
 
+def _canonical(spec: SourceSpec, drops: DropReport) -> list[PreferencePair]:
+    return load_canonical(spec.path, spec.split, drops, spec.name)  # type: ignore[arg-type]
+
+
 def _summarize(spec: SourceSpec, drops: DropReport) -> list[PreferencePair]:
     return load_summarize(spec.path or SUMMARIZE_HUB, spec.split, drops, spec.name)
 
@@ -108,6 +114,7 @@ SOURCE_KINDS: dict[str, Callable[[SourceSpec, DropReport], list[PreferencePair]]
     "oasst1": _oasst1,
     "webgpt": _webgpt,
     "summarize": _summarize,
+    "pairs": _canonical,
 }
 SOURCE_OPTIONS: dict[str, tuple[str, ...]] = {
     "simulator": (),
@@ -116,6 +123,7 @@ SOURCE_OPTIONS: dict[str, tuple[str, ...]] = {
     "oasst1": ("lang", "pairing"),
     "webgpt": ("ties", "test_fraction"),
     "summarize": (),
+    "pairs": (),
 }
 
 

@@ -26,6 +26,8 @@ class RJSConfig:
     Attributes:
         out_dir: run directory; every stage reads and writes below it.
         policy: base policy (``smollm2`` alias, a directory, a ``.gguf`` file or a hub id).
+        threads: ``torch.set_num_threads`` for the run (``None``: torch's default); on a shared
+            CPU, 1 avoids thread oversubscription.
         prompt_source: ``simulator`` or a preference-source kind (``hh_helpful``, ``hh_harmless``,
             ``oasst1``, ``webgpt``, ``summarize``) whose unique prompts are used.
         prompt_path: file / hub name for a real prompt source (``None``: the loader's default).
@@ -41,6 +43,7 @@ class RJSConfig:
 
     out_dir: str = "outputs/rjs"
     policy: str = "smollm2"
+    threads: int | None = None
     prompt_source: str = "simulator"
     prompt_path: str | None = None
     num_prompts: int = 32

@@ -333,6 +333,10 @@ STAGES: dict[str, Callable[[RJSConfig, Models, Log], dict[str, Any]]] = {
 
 def run_stages(cfg: RJSConfig, names: list[str], log: Log = stderr_log) -> dict[str, Any]:
     """Run ``names`` in order with one shared model cache; timings go to ``<out>/timings.json``."""
+    if cfg.threads:
+        import torch
+
+        torch.set_num_threads(cfg.threads)
     models = Models(cfg, log)
     results: dict[str, Any] = {}
     timings_path = cfg.path("timings.json")

@@ -30,10 +30,26 @@ def load_policy(name_or_path: str = "smollm2", dtype: Any = None) -> tuple[Any, 
     if dtype is not None:
         model_kwargs["dtype"] = dtype
     model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
+    if where.gguf_file:
+        forget_gguf_quantization(model)
     prepare_tokenizer(tokenizer)
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def forget_gguf_quantization(model: Any) -> Any:
+    """Make a GGUF-loaded model an ordinary float model (returns it).
+
+    transformers de-quantizes GGUF weights to float tensors on load but keeps a ``GgufHfQuantizer``
+    and ``config.quantization_config``, and ``save_pretrained`` then refuses to save ("quantized ...
+    not serializable"). The weights are plain floats already, so dropping the two markers lets the
+    fine-tuned policy be saved and reloaded as a regular checkpoint (verified bit-identical logits).
+    """
+    model.hf_quantizer = None
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    return model
 
 
 def prepare_tokenizer(tokenizer: Any) -> Any:

@@ -7,6 +7,8 @@ import os
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from applications.reward_models.data import (
     DropReport,
@@ -160,3 +162,52 @@ def test_length_bucketed_order_covers_all_indices() -> None:
     assert length_bucketed_order([], 4) == []
     with pytest.raises(ValueError):
         length_bucketed_order(lengths, 0)
+
+
+class WordTokenizer:
+    """A whitespace tokenizer with BERT-like specials: fast enough for property tests."""
+
+    pad_token_id = 0
+    cls_token_id, sep_token_id = 1, 2
+
+    def __init__(self, padding_side: str = "right") -> None:
+        self.padding_side = padding_side
+        self.vocab: dict[str, int] = {}
+
+    def _ids(self, text: str) -> list[int]:
+        return [self.vocab.setdefault(w, len(self.vocab) + 3) for w in text.split()]
+
+    def __call__(self, text, add_special_tokens=True, verbose=True):
+        def one(t: str) -> list[int]:
+            ids = self._ids(t)
+            return [self.cls_token_id, *ids, self.sep_token_id] if add_special_tokens else ids
+
+        return {"input_ids": [one(t) for t in text] if isinstance(text, list) else one(text)}
+
+
+words = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), max_size=30).map(" ".join)
+
+
+@given(words, words, st.integers(1, 40))
+def test_truncation_policy_properties(prompt: str, response: str, max_length: int) -> None:
+    tok = WordTokenizer()
+    ids = encode_prompt_response(tok, prompt, response, max_length)
+    p_ids, r_ids = tok._ids(prompt), tok._ids(response)
+    if len(r_ids) + 2 > max_length:
+        assert ids is None
+        return
+    assert ids is not None and len(ids) <= max_length
+    assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+    assert ids[len(ids) - 1 - len(r_ids) : -1] == r_ids  # the response survives whole
+    kept = ids[1 : len(ids) - 1 - len(r_ids)]
+    assert kept == p_ids[len(p_ids) - len(kept) :]  # the END of the prompt is kept
+    assert len(kept) == min(len(p_ids), max_length - 2 - len(r_ids))  # as much as fits
+
+
+@given(
+    st.lists(st.tuples(words, words, words), min_size=1, max_size=6),
+    st.sampled_from(["left", "right"]),
+)
+def test_collator_rows_are_the_encoded_pairs(rows, side) -> None:
+    pairs = [PreferencePair(p, c + " x", r + " y", f"s{i % 2}") for i, (p, c, r) in enumerate(rows)]
+    _check_batch(WordTokenizer(side), pairs, 80, side)

@@ -37,6 +37,7 @@ MESSAGES = [
     _msg("a3", "p1", "assistant", "Eggs are round.", rank=2),
     _msg("a4", "p1", "assistant", "Deleted reply.", rank=3, deleted=True),
     _msg("a5", "p1", "assistant", "Unranked reply."),
+    _msg("a6", "p1", "assistant", "NaN rank (pandas null).", rank=float("nan")),
     # follow-up turn: the prompt is rebuilt from the chain p1 → a1 → p2
     _msg("p2", "a1", "prompter", "Soft or hard?"),
     _msg("b1", "p2", "assistant", "Soft: 6 minutes.", rank=0),
@@ -87,7 +88,7 @@ def test_best_vs_worst(jsonl: Path) -> None:
         "deleted": 1,
         "single_reply": 1,
         "tie": 1,
-        "unranked": 1,
+        "unranked": 2,
         "wrong_language": 2,
     }
 

@@ -132,8 +132,39 @@ def test_uniform_from_sources_mixes_like_balanced() -> None:
         lambda: UniformBatchSampler([]),
         lambda: UniformBatchSampler(_pairs("a", 2), batch_size=0),
         lambda: UniformBatchSampler.from_sources({"a": []}),
+        lambda: UniformBatchSampler(_pairs("a", 2), batch_size=3, drop_last=True),
+        lambda: BalancedBatchSampler(_by_source(a=3), 4, drop_last=True),
     ],
 )
 def test_invalid_arguments_raise(build) -> None:
     with pytest.raises(ValueError):
         build()
+
+
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    st.integers(1, 5),
+    st.one_of(st.none(), st.integers(1, 20)),
+    st.integers(0, 25),
+    st.booleans(),
+)
+def test_balanced_resume_property(sizes, m, resample_to, stop, drop_last) -> None:
+    data = {f"s{i}": _pairs(f"s{i}", n) for i, n in enumerate(sizes)}
+
+    def make() -> BalancedBatchSampler:
+        return BalancedBatchSampler(data, m, resample_to=resample_to, seed=5, drop_last=drop_last)
+
+    if drop_last and (resample_to or max(sizes)) < m:  # an epoch would have no batch
+        with pytest.raises(ValueError, match="no batch"):
+            make()
+        return
+    total = stop + 7
+    reference = _consume(make(), total)
+    first = make()
+    _consume(first, stop)
+    resumed = make()
+    resumed.load_state_dict(first.state_dict())
+    assert _consume(resumed, total - stop) == reference[stop:]
+    for batch in reference:
+        per_source = collections.Counter(p.source for p in batch)
+        assert set(per_source) == set(data) and len(set(per_source.values())) == 1

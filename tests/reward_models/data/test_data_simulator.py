@@ -76,31 +76,54 @@ def test_features_are_observable() -> None:
     assert f.helpful == 2 and f.polite == 1 and f.is_list and f.unsafe == 0
 
 
-def _gold_agreement(sim: PreferenceSimulator, source: str, n: int = 1500) -> float:
-    return statistics.mean(p.true_prob > 0.5 for p in sim.pairs(source, n))
+@pytest.fixture(scope="module")
+def labelled(sim: PreferenceSimulator) -> dict[str, list]:
+    return sim.pairs_by_source(1000)
 
 
-def test_label_model_shared_is_calibrated_and_drifts_differ(sim: PreferenceSimulator) -> None:
+def test_label_model_shared_is_calibrated_and_drifts_differ(labelled: dict[str, list]) -> None:
     # "shared" labels are Bradley-Terry draws at true_prob: the stored ordering is right with
     # probability true_prob, so mean(true_prob) over stored pairs = E[p² + (1-p)²] > 0.5.
-    shared = sim.pairs("shared", 1500)
+    shared = labelled["shared"]
     assert statistics.mean(p.true_prob for p in shared) > 0.65
+
+    def gold_agreement(source: str) -> float:
+        return statistics.mean(p.true_prob > 0.5 for p in labelled[source])
+
     # drifted/noisy sources agree less with the gold ordering than "shared"
-    base = _gold_agreement(sim, "shared")
     for source in ("verbose", "concise", "noisy"):
-        assert _gold_agreement(sim, source) < base - 0.03
+        assert gold_agreement(source) < gold_agreement("shared") - 0.03
 
     # the drifts show up in the labels
-    def chosen_longer(src: str) -> float:
-        return statistics.mean(len(p.chosen) > len(p.rejected) for p in sim.pairs(src, 800))
+    def chosen_longer(source: str) -> float:
+        return statistics.mean(len(p.chosen) > len(p.rejected) for p in labelled[source])
+
+    def chosen_list(source: str) -> float:
+        return statistics.mean("\n- " in p.chosen or "\n1. " in p.chosen for p in labelled[source])
 
     assert chosen_longer("verbose") > chosen_longer("shared") + 0.1
     assert chosen_longer("concise") < chosen_longer("shared") - 0.1
-    lists = statistics.mean(
-        "\n- " in p.chosen or "\n1. " in p.chosen for p in sim.pairs("lists", 800)
-    )
-    plain = statistics.mean("\n- " in p.chosen or "\n1. " in p.chosen for p in shared[:800])
-    assert lists > plain + 0.05
+    assert chosen_list("lists") > chosen_list("shared") + 0.05
+
+
+def test_shared_labels_are_calibrated_to_true_prob(labelled: dict[str, list]) -> None:
+    """Bradley–Terry at T = 1: when the gold gap gives the better response probability
+    q = σ(|Δu|), "shared" stores it as chosen with frequency q; "noisy" (T = 3) less often."""
+
+    def binned(source: str) -> list[tuple[float, float, int]]:
+        out = []
+        for lo, hi in ((0.5, 0.7), (0.7, 0.85), (0.85, 1.01)):
+            rows = [p for p in labelled[source] if lo <= max(p.true_prob, 1 - p.true_prob) < hi]
+            rows = [p for p in rows if p.true_prob != 0.5]
+            q = statistics.mean(max(p.true_prob, 1 - p.true_prob) for p in rows)
+            hit = statistics.mean(p.true_prob > 0.5 for p in rows)
+            out.append((q, hit, len(rows)))
+        return out
+
+    for q, hit, n in binned("shared"):
+        assert n > 100 and abs(hit - q) < 0.07, (q, hit, n)
+    for (q, hit, _), (_, shared_hit, _) in zip(binned("noisy"), binned("shared"), strict=True):
+        assert hit < q and hit <= shared_hit + 0.02
 
 
 def test_responses_are_varied_and_readable(sim: PreferenceSimulator) -> None:

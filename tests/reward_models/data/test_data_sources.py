@@ -15,6 +15,7 @@ from applications.reward_models.data import (
     PreferenceSimulator,
     SourceSpec,
     load_pairs,
+    save_pairs,
 )
 
 
@@ -29,7 +30,7 @@ def _hh_file(tmp_path: Path, n: int) -> Path:
 
 
 def test_kinds_match_the_contract() -> None:
-    assert set(SOURCE_KINDS) == {
+    assert set(SOURCE_KINDS) - {"pairs"} == {
         "simulator",
         "hh_helpful",
         "hh_harmless",
@@ -79,3 +80,27 @@ def test_offline_hub_error_names_local_option(monkeypatch) -> None:
         load_pairs(SourceSpec(name="hh_harmless", kind="hh_harmless"))
     with pytest.raises(DataSourceError, match="script dataset"):
         load_pairs(SourceSpec(name="webgpt", kind="webgpt"))
+
+
+def test_canonical_pairs_round_trip_and_validation(tmp_path: Path) -> None:
+    pairs = PreferenceSimulator(0).pairs("shared", 20)
+    path = save_pairs(pairs, tmp_path / "out" / "pairs.jsonl.gz")
+    loaded = load_pairs(SourceSpec(name="shared", kind="pairs", path=str(path)))
+    assert loaded == pairs
+    renamed = load_pairs(SourceSpec(name="mine", kind="pairs", path=str(path)))
+    assert {p.source for p in renamed} == {"mine"}
+    bad = tmp_path / "bad.jsonl"
+    rows = [
+        {"prompt": "q", "chosen": "a", "rejected": "b", "margin": 1},
+        {"prompt": "q", "chosen": "a"},
+        {"prompt": "q", "chosen": "a", "rejected": "b", "true_prob": 2.0},
+        {"prompt": "q", "chosen": "a", "rejected": "b", "margin": "big"},
+        {"prompt": "q", "chosen": "a", "rejected": " a "},
+    ]
+    bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    drops = DropReport()
+    kept = load_pairs(SourceSpec(name="c", kind="pairs", path=str(bad)), drops)
+    assert [(p.chosen, p.margin) for p in kept] == [("a", 1.0)]
+    assert drops.for_source("c") == {"identical_responses": 1, "missing_field": 3}
+    with pytest.raises(DataSourceError, match="needs a local path"):
+        load_pairs(SourceSpec(name="c", kind="pairs"))

@@ -118,3 +118,20 @@ def test_finetune_counts_drops_and_fails_when_nothing_fits():
         finetune(model, tok, [("Q", "A")], SFTConfig(max_length=n))
     stats = finetune(model, tok, [("Q", "A"), ("Q " * 30, "A")], SFTConfig(max_length=n + 5))
     assert stats.examples == 1 and stats.examples_dropped_too_long == 1
+
+
+def test_forget_gguf_quantization_makes_a_gguf_loaded_model_saveable(tmp_path):
+    from transformers.quantizers.quantizer_gguf import GgufHfQuantizer
+    from transformers.utils.quantization_config import GGUFConfig
+
+    from applications.reward_models.rjs.policy import forget_gguf_quantization
+
+    model, _ = tiny_policy()
+    # What from_pretrained(..., gguf_file=...) leaves behind on de-quantized float weights.
+    model.config.quantization_config = GGUFConfig()
+    model.hf_quantizer = GgufHfQuantizer(GGUFConfig())
+    with pytest.raises(ValueError, match="not serializable"):
+        model.save_pretrained(tmp_path / "before")
+    forget_gguf_quantization(model)
+    model.save_pretrained(tmp_path / "after")
+    assert "quantization_config" not in (tmp_path / "after" / "config.json").read_text()
