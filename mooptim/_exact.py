@@ -18,19 +18,23 @@ together; finished problems are frozen by masks and dropped from the work set on
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 # Ridge added to (G_SS + 11ᵀ) (G normalised to max diag 1): keeps the solve finite if rounding makes
 # a corral numerically affinely dependent; at 1e-13 it does not move a well-posed solution.
 _RIDGE = 1e-13
+# K = 2: two vectors closer than this (relative, on ‖g_1 − g_2‖²) are treated as identical.
+_SAME_2 = 1e-12
 
 
 def min_norm_2(gram: Tensor) -> Tensor:
     """Closed form for K = 2: ``λ_1 = clip((G_22 − G_12) / (G_11 + G_22 − 2G_12), 0, 1)``.
 
-    When the two vectors coincide (denominator ``≤ 0``) every λ is optimal; we return the vertex
-    with the smaller diagonal, or (1/2, 1/2) on a tie so that the answer is permutation equivariant.
+    When the two vectors coincide up to rounding (denominator ``≤ 1e-12 (G_11 + G_22)``, i.e.
+    ``‖g_1 − g_2‖ ≤ 1e-6 ‖g‖``) every λ is optimal up to ``1e-12 s``; we return the vertex with the
+    smaller diagonal, or (1/2, 1/2) on a tie, so the answer is permutation and scale equivariant.
 
     Args:
         gram: ``[B, 2, 2]`` float64.
@@ -40,21 +44,64 @@ def min_norm_2(gram: Tensor) -> Tensor:
     """
     a, b, c = gram[:, 0, 0], gram[:, 1, 1], gram[:, 0, 1]
     den = a + b - 2 * c
-    safe = torch.where(den > 0, den, torch.ones_like(den))
-    lam0 = ((b - c) / safe).clamp(0, 1)
+    distinct = den > _SAME_2 * (a + b)
+    lam0 = ((b - c) / torch.where(distinct, den, torch.ones_like(den))).clamp(0, 1)
     tie = torch.where(a < b, 1.0, torch.where(a > b, 0.0, 0.5)).to(gram.dtype)
-    lam0 = torch.where(den > 0, lam0, tie)
+    lam0 = torch.where(distinct, lam0, tie)
     return torch.stack([lam0, 1 - lam0], dim=-1)
 
 
-def _affine_minimizer(gram: Tensor, support: Tensor) -> Tensor:
-    """``α ∝ (G_SS + 11ᵀ)⁻¹ 1_S`` normalised to ``Σα = 1``, zero off the support. ``[B, K]``."""
-    k = gram.shape[-1]
-    s = support.to(gram.dtype)
-    eye = torch.eye(k, dtype=gram.dtype, device=gram.device)
-    mat = (gram + 1) * (s.unsqueeze(-1) * s.unsqueeze(-2)) + eye * (1 - s + _RIDGE).unsqueeze(-1)
+def min_norm_2_host(gram: np.ndarray) -> np.ndarray:
+    """numpy twin of :func:`min_norm_2` for one ``[2, 2]`` problem."""
+    a, b, c = gram[0, 0], gram[1, 1], gram[0, 1]
+    den = a + b - 2 * c
+    tie = 1.0 if a < b else 0.0 if a > b else 0.5
+    lam0 = min(max((b - c) / den, 0.0), 1.0) if den > _SAME_2 * (a + b) else tie
+    return np.array([lam0, 1.0 - lam0])
+
+
+def _affine_minimizer(gram_plus_one: Tensor, support: Tensor) -> Tensor:
+    """``α ∝ (G_SS + 11ᵀ)⁻¹ 1_S`` normalised to ``Σα = 1``, zero off the support. ``[B, K]``.
+
+    Takes ``G + 1`` (precomputed once); rows/columns off the support become identity rows.
+    """
+    s = support.to(gram_plus_one.dtype)
+    mat = gram_plus_one * (s.unsqueeze(-1) * s.unsqueeze(-2))
+    mat.diagonal(dim1=-2, dim2=-1).add_(1 - s + _RIDGE)
     alpha = torch.linalg.solve(mat, s)
     return alpha / alpha.sum(-1, keepdim=True)
+
+
+def _wolfe_step(
+    gram: Tensor, gp1: Tensor, lam: Tensor, sup: Tensor, last: Tensor, tol: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One minor/major step for every problem given: ``(lam, support, last_added, finished)``."""
+    alpha = _affine_minimizer(gp1, sup)
+    interior = ((alpha > 0) | ~sup).all(-1, keepdim=True)
+
+    # Major cycle where the affine minimizer is inside the simplex: accept it, test, add j.
+    lam_int = torch.where(sup, alpha, 0.0).clamp_min_(0)
+    w = (gram @ lam_int.unsqueeze(-1)).squeeze(-1)
+    f = (lam_int * w).sum(-1, keepdim=True)
+    gap, j = (f - w).max(-1, keepdim=True)
+    optimal = (gap <= tol) | sup.gather(-1, j)
+    add = torch.zeros_like(sup).scatter_(-1, j, True) & ~optimal
+
+    # Minor cycle: move towards α until the first coefficient reaches 0, drop it.
+    blocking = sup & (alpha <= 0)
+    ratio = torch.where(blocking, lam / (lam - alpha).clamp_min(1e-300), torch.inf)
+    theta, drop = ratio.min(-1, keepdim=True)
+    theta = theta.clamp(0, 1)
+    lam_bnd = torch.lerp(lam, alpha, theta).clamp_min_(0).scatter_(-1, drop, 0.0)
+    lam_bnd = torch.where(sup, lam_bnd, 0.0)
+    # Rounding can make a just-added objective leave at once: a fixed point, stop there.
+    stalled = ~interior & (theta <= 0) & (drop == last)
+
+    new_lam = torch.where(interior, lam_int, lam_bnd)
+    new_sup = torch.where(interior, sup | add, sup & (lam_bnd > 0))
+    new_last = torch.where(interior & ~optimal, j, last)
+    finished = ((interior & optimal) | stalled).squeeze(-1)
+    return new_lam, new_sup, new_last, finished
 
 
 def wolfe_min_norm(
@@ -63,6 +110,7 @@ def wolfe_min_norm(
     *,
     tol: float = 1e-12,
     max_iter: int | None = None,
+    compact: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Solve ``min_{λ∈Δ} λᵀGλ`` exactly for a batch of normalised Grams.
 
@@ -74,62 +122,110 @@ def wolfe_min_norm(
         tol: stop when ``λᵀGλ − min_i (Gλ)_i ≤ tol`` (Wolfe's test, in units of ``max_i G_ii``).
         max_iter: cap on support solves per problem (default ``50 + 10·K``; Wolfe's method
             needs far fewer in practice, the cap only guards against rounding cycles).
+        compact: drop finished problems from the work set (default: on CPU only, where the host
+            sync it needs is free; accelerators test for completion every 4 steps instead).
 
     Returns:
         ``(weights [B, K], iterations [B] int64, converged [B] bool)``.
     """
     bsz, k = gram.shape[0], gram.shape[-1]
+    dev = gram.device
     max_iter = 50 + 10 * k if max_iter is None else max_iter
     if warm_start is None:
         lam = torch.nn.functional.one_hot(gram.diagonal(dim1=-2, dim2=-1).argmin(-1), k)
         lam = lam.to(gram.dtype)
     else:
         lam = warm_start.clone()
-    support = lam > 0
-    iters = torch.zeros(bsz, dtype=torch.int64, device=gram.device)
-    done = torch.zeros(bsz, dtype=torch.bool, device=gram.device)
-    last_added = torch.full((bsz,), -1, dtype=torch.int64, device=gram.device)
-    rows = torch.arange(bsz, device=gram.device)
-    # On CPU a host sync is free: compact the batch to the unfinished problems every step.
-    compact = gram.device.type == "cpu"
-    check_every = 1 if compact else 4
+    iters = torch.zeros(bsz, dtype=torch.int64, device=dev)
+    done = torch.zeros(bsz, dtype=torch.bool, device=dev)
+    # Working set: the problems still running, compacted when at most half of it is left (on
+    # CPU, where the host sync that needs is free); finished ones are written back then.
+    compact = dev.type == "cpu" if compact is None else compact
+    rows = torch.arange(bsz, device=dev)
+    g, gp1 = gram, gram + 1
+    w_lam, w_sup = lam, lam > 0
+    w_last = torch.full((bsz, 1), -1, dtype=torch.int64, device=dev)
+    w_done = torch.zeros(bsz, dtype=torch.bool, device=dev)
     for step in range(max_iter):
-        idx = torch.nonzero(~done).squeeze(-1) if compact else rows
-        if compact and idx.numel() == 0:
+        n_lam, n_sup, n_last, fin = _wolfe_step(g, gp1, w_lam, w_sup, w_last, tol)
+        act = ~w_done
+        w_lam = torch.where(act.unsqueeze(-1), n_lam, w_lam)
+        w_sup = torch.where(act.unsqueeze(-1), n_sup, w_sup)
+        w_last = torch.where(act.unsqueeze(-1), n_last, w_last)
+        iters.index_add_(0, rows, act.to(torch.int64))
+        w_done = w_done | fin
+        if not compact and (step + 1) % 4 != 0:
+            continue
+        n_left = int((~w_done).sum())
+        if n_left == 0:
             break
-        g, lam_a, sup_a = gram[idx], lam[idx], support[idx]
-        alpha = _affine_minimizer(g, sup_a)
-        interior = ((alpha > 0) | ~sup_a).all(-1)
-
-        # Major cycle for problems whose affine minimizer is inside the simplex.
-        lam_int = torch.where(sup_a, alpha, 0.0).clamp_min(0)
-        w = (g @ lam_int.unsqueeze(-1)).squeeze(-1)
-        f = (lam_int * w).sum(-1)
-        gap, j = (f.unsqueeze(-1) - w).max(-1)
-        optimal = (gap <= tol) | sup_a.gather(-1, j.unsqueeze(-1)).squeeze(-1)
-        sup_int = sup_a | (torch.nn.functional.one_hot(j, k).bool() & ~optimal.unsqueeze(-1))
-
-        # Minor cycle: move towards α until the first coefficient leaves the simplex.
-        blocking = sup_a & (alpha <= 0)
-        ratio = torch.where(blocking, lam_a / (lam_a - alpha).clamp_min(1e-300), torch.inf)
-        theta, drop = ratio.min(-1)
-        theta = theta.clamp(0, 1)
-        lam_bnd = (lam_a + theta.unsqueeze(-1) * (alpha - lam_a)).clamp_min(0)
-        lam_bnd = lam_bnd.scatter(-1, drop.unsqueeze(-1), 0.0)
-        lam_bnd = torch.where(sup_a, lam_bnd, 0.0)
-        sup_bnd = sup_a & (lam_bnd > 0)
-        # Rounding can make a just-added objective leave at once: that is a fixed point, stop.
-        stalled = ~interior & (theta <= 0) & (drop == last_added[idx])
-
-        new_lam = torch.where(interior.unsqueeze(-1), lam_int, lam_bnd)
-        new_sup = torch.where(interior.unsqueeze(-1), sup_int, sup_bnd)
-        new_done = (interior & optimal) | stalled
-        act = ~done[idx]
-        lam[idx] = torch.where(act.unsqueeze(-1), new_lam, lam_a)
-        support[idx] = torch.where(act.unsqueeze(-1), new_sup, sup_a)
-        last_added[idx] = torch.where(act & interior & ~optimal, j, last_added[idx])
-        iters[idx] += act.to(torch.int64)
-        done[idx] = done[idx] | (act & new_done)
-        if not compact and (step + 1) % check_every == 0 and bool(done.all()):
-            break
+        if compact and 2 * n_left <= len(rows):
+            keep = ~w_done
+            lam[rows] = w_lam
+            done[rows] = w_done
+            rows, g, gp1 = rows[keep], g[keep], gp1[keep]
+            w_lam, w_sup, w_last = w_lam[keep], w_sup[keep], w_last[keep]
+            w_done = w_done[keep]
+    lam[rows] = w_lam
+    done[rows] = w_done
     return lam, iters, done
+
+
+def wolfe_min_norm_single(
+    gram: np.ndarray,
+    warm_start: np.ndarray | None = None,
+    *,
+    tol: float = 1e-12,
+    max_iter: int | None = None,
+) -> tuple[np.ndarray, int, bool]:
+    """The same algorithm as :func:`wolfe_min_norm` for one problem, on the host with numpy.
+
+    Used for a single CPU problem, where per-operation dispatch dominates: the corral system is
+    solved on the support only, with the same ridge, tolerance and stopping rules as the batched
+    version (so both give the same iterates up to rounding).
+
+    Args:
+        gram: ``[K, K]`` float64, normalised to ``max_i G_ii = 1``.
+        warm_start: ``[K]`` simplex point or None.
+
+    Returns:
+        ``(weights [K], iterations, converged)``.
+    """
+    k = gram.shape[0]
+    max_iter = 50 + 10 * k if max_iter is None else max_iter
+    if warm_start is None:
+        lam = np.zeros(k)
+        lam[int(np.argmin(np.diag(gram)))] = 1.0
+    else:
+        lam = warm_start.copy()
+    support = np.flatnonzero(lam > 0)
+    last_added = -1
+    for it in range(1, max_iter + 1):
+        sub = gram[support][:, support] + 1.0
+        sub.flat[:: len(support) + 1] += _RIDGE
+        alpha = np.linalg.solve(sub, np.ones(len(support)))
+        alpha /= alpha.sum()
+        if (alpha > 0).all():
+            lam = np.zeros(k)
+            lam[support] = alpha
+            w = gram[:, support] @ alpha
+            f = alpha @ w[support]
+            j = int(np.argmin(w))
+            if f - w[j] <= tol or lam[j] > 0:
+                return lam, it, True
+            support = np.append(support, j)
+            last_added = j
+            continue
+        current = lam[support]
+        blocking = np.flatnonzero(alpha <= 0)
+        ratio = current[blocking] / np.maximum(current[blocking] - alpha[blocking], 1e-300)
+        drop = int(blocking[np.argmin(ratio)])
+        theta = min(max(float(ratio.min()), 0.0), 1.0)
+        if theta <= 0 and support[drop] == last_added:
+            return lam, it, True
+        new = np.maximum(current + theta * (alpha - current), 0.0)
+        new[drop] = 0.0
+        lam = np.zeros(k)
+        lam[support] = new
+        support = support[new > 0]
+    return lam, max_iter, False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -19,9 +20,12 @@ class MinNormResult:
         iterations: ``[...]`` int64 iterations used by each problem (support solves for
             ``exact``; Frank-Wolfe/projected-gradient steps; QP iterations for ``cvxpy``).
         kkt_residual: ``[...]`` scale-free optimality certificate, see :func:`kkt_certificate`.
-        duality_gap: ``[...]`` Frank-Wolfe duality gap ``2(λᵀGλ − min_i (Gλ)_i) ≥ 0`` (units of G),
-            i.e. ``max_{μ∈Δ} ∇f(λ)ᵀ(λ − μ)`` for ``f(λ) = λᵀGλ``. By convexity it bounds the suboptimality: ``λᵀGλ − min_{μ∈Δ} μᵀGμ ≤ duality_gap``.
-        converged: ``[...]`` bool, ``kkt_residual ≤ tol`` of the method that produced the result.
+        duality_gap: ``[...]`` Frank-Wolfe duality gap ``2(λᵀGλ − min_i (Gλ)_i) ≥ 0`` (units of
+            G), i.e. ``max_{μ∈Δ} ∇f(λ)ᵀ(λ − μ)`` for ``f(λ) = λᵀGλ``. By convexity it bounds the
+            suboptimality: ``λᵀGλ − min_{μ∈Δ} μᵀGμ ≤ duality_gap``.
+        converged: ``[...]`` bool: the method's own stopping test passed (Wolfe's test for
+            ``exact``, gap/residual ``≤ tol`` for the iterative methods, ``optimal`` status for
+            ``cvxpy``); False when ``max_iter`` was reached first.
     """
 
     weights: Tensor
@@ -78,3 +82,20 @@ def project_to_simplex_safe(weights: Tensor) -> Tensor:
     total = w.sum(-1, keepdim=True)
     uniform = torch.full_like(w, 1.0 / k)
     return torch.where(total > 0, w / torch.where(total > 0, total, 1.0), uniform)
+
+
+def kkt_certificate_host(gram: np.ndarray, weights: np.ndarray) -> tuple[float, float, float]:
+    """numpy twin of :func:`kkt_certificate` for one problem: ``(f, gap, residual)``."""
+    w = gram @ weights
+    f = float(weights @ w)
+    stationarity = max(f - float(w.min()), 0.0)
+    slack = float((weights * np.abs(w - f)).max())
+    scale = float(np.abs(np.diagonal(gram)).max()) or 1.0
+    return f, 2 * stationarity, max(stationarity, slack) / scale
+
+
+def project_to_simplex_safe_host(weights: np.ndarray) -> np.ndarray:
+    """numpy twin of :func:`project_to_simplex_safe` for one problem."""
+    w = np.clip(np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
+    total = w.sum()
+    return w / total if total > 0 else np.full_like(w, 1.0 / len(w))

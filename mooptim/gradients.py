@@ -214,6 +214,10 @@ class DisjointParts:
     ``[K]×[K, D]`` product. Memory: K·D gradient copies (D = subspace plus extra parameters) and one
     part's activations at a time (lower peak than a full-batch step). Use it for the full-model (or
     large) subspace when each objective has its own data, e.g. balanced per-dataset batches.
+
+    The ``[K, D]`` buffer is a workspace kept between calls (allocating it every step costs page
+    faults and a zero fill, measured ≈ 20% of a small transformer's CPU step); it is freed with
+    the strategy object.
     """
 
     keeps_vectors = True

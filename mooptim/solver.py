@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from mooptim._cvxpy import cvxpy_min_norm
-from mooptim._exact import min_norm_2, wolfe_min_norm
+from mooptim._exact import min_norm_2, min_norm_2_host, wolfe_min_norm, wolfe_min_norm_single
 from mooptim._frank_wolfe import frank_wolfe_min_norm
 from mooptim._projected_gradient import projected_gradient_min_norm
-from mooptim._result import MinNormResult, gram_scale, kkt_certificate, project_to_simplex_safe
+from mooptim._result import (
+    MinNormResult,
+    gram_scale,
+    kkt_certificate,
+    kkt_certificate_host,
+    project_to_simplex_safe,
+    project_to_simplex_safe_host,
+)
 from mooptim._validation import (
     check_gram_shape,
+    default_tolerance,
     validate_gram,
+    validate_gram_host,
     validate_vectors,
     validate_warm_start,
 )
@@ -114,7 +124,12 @@ class MinNormSolver:
                 ``input_tol``), or a warm start of the wrong shape / off the simplex.
         """
         check_gram_shape(gram)
-        g = validate_gram(gram, check_values=self.check_input, tol=self.input_tol)
+        if self._use_host(gram):
+            g = gram.detach().to(torch.float64).numpy()
+            if self.check_input:
+                g = validate_gram_host(g, self._input_tol(gram.dtype))
+            return self._solve_host(0.5 * (g + g.T), warm_start, gram.dtype)
+        g = validate_gram(gram.detach(), check_values=self.check_input, tol=self.input_tol)
         return self._solve(g, warm_start, gram.dtype)
 
     def solve(self, vectors: Tensor, warm_start: Tensor | None = None) -> MinNormResult:
@@ -127,12 +142,55 @@ class MinNormSolver:
             ValueError: K = 0, a NaN/Inf entry (naming the objective index), or a bad warm start.
         """
         validate_vectors(vectors, check_values=self.check_input)
-        v = vectors.to(torch.float64)
+        v = vectors.detach().to(torch.float64)
         g = v @ v.mT
         g = 0.5 * (g + g.mT)
         if self.check_input and not bool(torch.isfinite(g).all()):
             raise ValueError("vectors are too large: their Gram matrix overflows float64")
+        if self._use_host(vectors):
+            return self._solve_host(g.numpy(), warm_start, vectors.dtype)
         return self._solve(g, warm_start, vectors.dtype)
+
+    def _input_tol(self, dtype: torch.dtype) -> float:
+        return default_tolerance(dtype) if self.input_tol is None else float(self.input_tol)
+
+    def _use_host(self, x: Tensor) -> bool:
+        # One CPU problem: numpy on the support beats batched torch masks (dispatch-bound).
+        return self.method == "exact" and x.dim() == 2 and x.device.type == "cpu"
+
+    def _solve_host(
+        self, g: np.ndarray, warm_start: Tensor | None, dtype: torch.dtype
+    ) -> MinNormResult:
+        k = g.shape[0]
+        warm = None
+        if warm_start is not None:
+            warm = validate_warm_start(warm_start.cpu(), torch.Size([]), k).numpy()
+        elif self._previous is not None and self._previous.shape == (k,):
+            warm = self._previous.cpu().numpy()
+        raw_scale = float(np.abs(np.diagonal(g)).max())
+        gn = g / (raw_scale or 1.0)
+        iters, ok = 0, True
+        if raw_scale == 0:
+            lam = np.full(k, 1.0 / k)
+        elif k == 1:
+            lam = np.ones(1)
+        elif k == 2:
+            lam, iters = min_norm_2_host(gn), 1
+        else:
+            lam, iters, ok = wolfe_min_norm_single(gn, warm, tol=self.tol, max_iter=self.max_iter)
+        lam = project_to_simplex_safe_host(lam)
+        f, gap, residual = kkt_certificate_host(gn, lam)
+        weights = torch.from_numpy(lam).to(dtype)
+        if self.stateful:
+            self._previous = weights.to(torch.float64)
+        return MinNormResult(
+            weights=weights,
+            min_norm_sq=torch.tensor(f * raw_scale, dtype=dtype),
+            iterations=torch.tensor(iters, dtype=torch.int64),
+            kkt_residual=torch.tensor(residual, dtype=dtype),
+            duality_gap=torch.tensor(gap * raw_scale, dtype=dtype),
+            converged=torch.tensor(ok),
+        )
 
     def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
         batch_shape, k = g.shape[:-2], g.shape[-1]

@@ -161,12 +161,32 @@ def load_reward_model(
         model = AutoModelForSequenceClassification.from_pretrained(
             where.path, num_labels=1, dtype=dtype, trust_remote_code=True, **kwargs
         )
+    if where.gguf_file:
+        model = _dequantized_copy(model)
     model.config.pad_token_id = tokenizer.pad_token_id
     if isinstance(model, MeanPoolingRewardModel):
         model.backbone.config.pad_token_id = tokenizer.pad_token_id
     if not dropout:
         disable_dropout(model)
     return model, tokenizer
+
+
+def _dequantized_copy(model: PreTrainedModel) -> PreTrainedModel:
+    """A plain float copy of a model loaded from GGUF.
+
+    transformers de-quantizes GGUF weights on load but keeps the model marked as quantized, and
+    ``save_pretrained`` then refuses to write it; rebuilding the same class from the config without
+    ``quantization_config`` and copying the (already de-quantized) weights gives a standard model.
+    """
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    state = model.state_dict()
+    dtype = next(model.parameters()).dtype
+    # Not on the meta device: non-persistent buffers (rotary inv_freq) are not in the state dict.
+    clean = type(model)(config).to(dtype)
+    clean.load_state_dict(state)
+    return clean
 
 
 def reward_head(model: nn.Module) -> nn.Module:

@@ -233,7 +233,10 @@ def train_scheme(
         state = load_trainer_state(resume_from, rank)
         from safetensors.torch import load_file
 
-        weights = load_file(os.path.join(resume_from, "model.safetensors"))
+        weights: dict[str, torch.Tensor] = {}
+        for name in sorted(os.listdir(resume_from)):  # one file, or shards of a large model
+            if name.endswith(".safetensors"):
+                weights.update(load_file(os.path.join(resume_from, name)))
         missing, unexpected = accelerator.unwrap_model(model).load_state_dict(weights, strict=False)
         if unexpected or missing:
             raise ValueError(

@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mooptim.gradients import GramAccumulation
 from mooptim.normalizers import L2Normalization
 from mooptim.solver import MinNormSolver
 from mooptim.subspace import Subspace
@@ -75,6 +76,22 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
             out.loss.backward()
             opt.step()
             record["combine"].append(out.weights)
+        # Gram accumulation: each [K, block] block is averaged before it enters the Gram
+        blocks = MinNormWeighting(
+            Subspace.all(model), MinNormSolver(), strategy=GramAccumulation(block_numel=16)
+        )
+        whole = MinNormWeighting(Subspace.all(model), MinNormSolver())
+        record["gram"], record["gram_ref"] = [], []
+        for step in range(2):
+            parts = _parts(rank, 20 + step)
+            opt.zero_grad()
+            pred = ddp(torch.cat([p[0] for p in parts])).split(6)
+            losses = [((pr - y) ** 2).mean() for pr, (_, y) in zip(pred, parts, strict=True)]
+            record["gram_ref"].append(whole.combine(losses).weights)
+            out = blocks.combine(losses)
+            out.loss.backward()
+            opt.step()
+            record["gram"].append(out.weights)
         # disjoint parts on the unwrapped module: the part gradients are averaged by the weighting
         full = MinNormWeighting(
             Subspace.all(model), MinNormSolver(), L2Normalization(), broadcast=True
@@ -111,7 +128,7 @@ def test_two_gloo_ranks_compute_identical_weights_and_parameters(tmp_path: Path)
         _worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True, start_method=method
     )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD))
-    for key in ("combine", "parts"):
+    for key in ("combine", "parts", "gram"):
         for a, b in zip(r0[key], r1[key], strict=True):
             assert torch.equal(a, b), (key, a, b)  # bitwise identical
     for a, b in zip(r0["params"], r1["params"], strict=True):
@@ -120,4 +137,6 @@ def test_two_gloo_ranks_compute_identical_weights_and_parameters(tmp_path: Path)
     torch.testing.assert_close(r0["combine"][0], r0["check"][0], rtol=1e-5, atol=1e-6)
     assert r0["combine"][2][2] > 0  # absent on rank 1 only: still active, averaged over rank 0
     assert r0["parts"][1][0] > 0
+    for a, b in zip(r0["gram"], r0["gram_ref"], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     assert all(torch.all(w >= 0) and abs(w.sum().item() - 1) < 1e-5 for w in r0["combine"])

@@ -169,3 +169,20 @@ def test_minilm_loads_with_cls_head_and_reloads(tmp_path):
         a = compute_rewards(model.eval(), ids["input_ids"], ids["attention_mask"])
         b = compute_rewards(again, ids["input_ids"], ids["attention_mask"])
     torch.testing.assert_close(a, b)
+
+
+def test_gguf_dequantized_copy_is_plain_and_equal(tmp_path):
+    from applications.reward_models.model import _dequantized_copy
+
+    torch.manual_seed(0)
+    model = build_reward_model(tiny_llama_config(200, PAD), "last").eval()
+    model.config.quantization_config = {"quant_method": "gguf"}  # what GGUF loading leaves
+    ids, mask = _pad(SEQS, "left")
+    with torch.no_grad():
+        expected = compute_rewards(model, ids, mask)
+    copy = _dequantized_copy(model).eval()
+    assert not hasattr(copy.config, "quantization_config")
+    with torch.no_grad():
+        assert torch.equal(compute_rewards(copy, ids, mask), expected)
+    copy.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()

@@ -2,7 +2,8 @@
 
 Pure functions of text: they score the simulator's own responses and any model generation
 (rejection sampling uses :func:`gold_utility` as a judge). Counting is per *sentence*: a
-sentence counts once for a kind if it contains any cue phrase of that kind (case-insensitive).
+sentence counts once for a kind if it contains any cue phrase of that kind as whole words
+(case-insensitive).
 """
 
 from __future__ import annotations
@@ -129,8 +130,15 @@ _CAPS: dict[str, int] = {
 }
 
 
+@lru_cache(maxsize=16)
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    # Whole words only: "try to" must not fire inside "country to".
+    return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b")
+
+
 def _count_sentences(sentences: list[str], cues: tuple[str, ...]) -> int:
-    return sum(1 for s in sentences if any(c in s for c in cues))
+    pattern = _cue_pattern(cues)
+    return sum(1 for s in sentences if pattern.search(s))
 
 
 @lru_cache(maxsize=1)
@@ -164,7 +172,7 @@ def prompt_vocabulary(prompt: str) -> frozenset[str]:
 
 def text_features(prompt: str, response: str) -> TextFeatures:
     """Extract :class:`TextFeatures` of ``response`` (to ``prompt``) from the text alone."""
-    low = response.lower()
+    low = response.lower().replace("\u2019", "'")  # typographic apostrophes in generations
     sentences = [s for s in _SENTENCE_SPLIT.split(low) if s.strip()]
     words = _WORD.findall(low)
     relevance = len(prompt_vocabulary(prompt) & set(words))

@@ -77,7 +77,7 @@ class RJSConfig:
     judge_timeout: float = 30.0
     judge_retries: int = 3
     ppl_sources: list[str] = field(default_factory=list)
-    ppl_pairs: int = 32
+    ppl_pairs: int = 16
     ece_pairs: int = 64
 
     def generation(self) -> GenerationConfig:

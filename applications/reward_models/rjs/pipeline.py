@@ -182,7 +182,8 @@ def stage_sft(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str
             raise ValueError(f"no selected responses for {name!r}; run the select stage first")
         model, tokenizer = models.base_copy()
         pairs = [(r["prompt"], r["response"]) for r in selected]
-        stats = finetune(model, tokenizer, pairs, cfg.sft(), log=log)
+        eos = [bool(r.get("finished", True)) for r in selected]
+        stats = finetune(model, tokenizer, pairs, cfg.sft(), log=log, add_eos=eos)
         save_policy(model, tokenizer, target, stats)
         del model
         log(f"sft[{name}]: {stats.steps} steps, saved {target}")
@@ -314,7 +315,8 @@ def stage_report(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[
                 best_of_n=load(cfg.path("selected", f"{name}.stats.json")),
             )
         )
-    md, js = write_report(rows, cfg.out_dir, judge_name, extra={"config": cfg.__dict__})
+    sources = list(dict.fromkeys(s for r in rows for s in r.ppl))  # evaluation order, not sorted
+    md, js = write_report(rows, cfg.out_dir, judge_name, sources, extra={"config": cfg.__dict__})
     log(f"report: {md} and {js}")
     print(md.read_text())
     return {"markdown": str(md), "json": str(js)}

@@ -63,7 +63,7 @@ def select_best(
 
     Returns:
         ``(selected, stats)``; ``selected`` holds ``{"prompt_id", "prompt", "response",
-        "sample_index", "score"}`` records in prompt-id order.
+        "sample_index", "score", "finished"}`` records in prompt-id order.
 
     Raises:
         ValueError: a prompt's score count differs from its sample count, or a sampled prompt has
@@ -90,14 +90,16 @@ def select_best(
         stats.ties_at_max += int(sum(s == row[j] for s in valid) > 1)
         all_scores.extend(valid)
         best_scores.append(row[j])
-        response = rec["samples"][j]["response"]
+        sample = rec["samples"][j]
         selected.append(
             {
                 "prompt_id": pid,
                 "prompt": rec["prompt"],
-                "response": response,
+                "response": sample["response"],
                 "sample_index": j,
                 "score": row[j],
+                # False when generation hit max_new_tokens: SFT then adds no EOS after it.
+                "finished": bool(sample.get("finished", True)),
             }
         )
     stats.prompts = len(selected)

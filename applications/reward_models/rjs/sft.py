@@ -1,7 +1,7 @@
 """Stage 4 — supervised fine-tuning of the policy on the best-of-n responses.
 
 Objective (response tokens only): for examples ``(x_i, y_i)`` with ``y_i`` the selected response
-followed by EOS,
+followed by EOS (no EOS when sampling stopped at ``max_new_tokens``),
 
 $$ L(θ) = - \\frac{1}{\\sum_i |y_i|}
    \\sum_i \\sum_{t=1}^{|y_i|} \\log π_θ(y_{i,t} \\mid x_i, y_{i,<t}) $$
@@ -40,17 +40,18 @@ class SFTExample:
 
 
 def build_sft_example(
-    tokenizer: Any, prompt: str, response: str, max_length: int
+    tokenizer: Any, prompt: str, response: str, max_length: int, add_eos: bool = True
 ) -> SFTExample | None:
-    """Tokenize ``prompt`` (chat-formatted) + ``response`` + EOS with the prompt masked.
+    """Tokenize ``prompt`` (chat-formatted) + ``response`` (+ EOS) with the prompt masked.
 
-    The response is cut on the right to fit ``max_length``; ``None`` when the prompt leaves no room
-    for a single response token (callers count these drops).
+    ``add_eos=False`` is for responses cut by ``max_new_tokens``: teaching the policy to stop
+    there would teach it to stop mid-sentence. The response is cut on the right to fit
+    ``max_length``; ``None`` when the prompt leaves no room for a single response token (callers
+    count these drops).
     """
     prompt_ids = encode_prompt(tokenizer, prompt)
-    response_ids = list(
-        tokenizer(response + end_of_response(tokenizer), add_special_tokens=False).input_ids
-    )
+    suffix = end_of_response(tokenizer) if add_eos else ""
+    response_ids = list(tokenizer(response + suffix, add_special_tokens=False).input_ids)
     room = max_length - len(prompt_ids)
     if room < 1 or not response_ids:
         return None
@@ -135,16 +136,24 @@ def finetune(
     pairs: Sequence[tuple[str, str]],
     config: SFTConfig,
     log: Callable[[str], None] = lambda _: None,
+    add_eos: Sequence[bool] | None = None,
 ) -> SFTStats:
     """Fine-tune ``model`` in place on ``(prompt, response)`` pairs with the masked loss above.
 
+    Args:
+        add_eos: per pair, whether the response ended with EOS when sampled (default: all);
+            see :func:`build_sft_example`.
+
     Raises:
-        ValueError: no example fits ``max_length``.
+        ValueError: no example fits ``max_length``, or ``add_eos`` has the wrong length.
     """
+    if add_eos is not None and len(add_eos) != len(pairs):
+        raise ValueError(f"{len(add_eos)} add_eos flags for {len(pairs)} pairs")
+    flags = list(add_eos) if add_eos is not None else [True] * len(pairs)
     stats = SFTStats()
     examples = []
-    for prompt, response in pairs:
-        ex = build_sft_example(tokenizer, prompt, response, config.max_length)
+    for (prompt, response), eos in zip(pairs, flags, strict=True):
+        ex = build_sft_example(tokenizer, prompt, response, config.max_length, add_eos=eos)
         if ex is None:
             stats.examples_dropped_too_long += 1
         else:

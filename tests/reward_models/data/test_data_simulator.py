@@ -74,6 +74,9 @@ def test_features_are_observable() -> None:
     )
     f = text_features("How do I grow tomatoes in pots?", text)
     assert f.helpful == 2 and f.polite == 1 and f.is_list and f.unsafe == 0
+    # cues match whole words only, typographic apostrophes too
+    assert text_features("", "I moved to a new country to work.").helpful == 0
+    assert text_features("", "Sorry, I can\u2019t help with that.").refusal == 1
 
 
 @pytest.fixture(scope="module")

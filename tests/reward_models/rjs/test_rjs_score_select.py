@@ -38,7 +38,9 @@ def _samples(n_prompts, n):
         pid: {
             "prompt_id": pid,
             "prompt": f"p{pid}",
-            "samples": [{"index": j, "response": f"r{pid}-{j}"} for j in range(n)],
+            "samples": [
+                {"index": j, "response": f"r{pid}-{j}", "finished": j != 2} for j in range(n)
+            ],
         }
         for pid in range(n_prompts)
     }
@@ -52,6 +54,7 @@ def test_select_best_statistics_and_drops(tmp_path):
         (0, 1, "r0-1"),
         (1, 2, "r1-2"),
     ]
+    assert [r["finished"] for r in selected] == [True, False]  # carried over for SFT's EOS
     assert stats.prompts == 2 and stats.prompts_dropped_unscored == 1
     assert stats.samples_unscored == 4 and stats.ties_at_max == 1
     assert stats.mean_reward == pytest.approx((1 + 4 + 4 - 2 + 0) / 5)

@@ -28,6 +28,10 @@ def test_example_masks_exactly_the_prompt():
     assert ex.input_ids == prompt_ids + response_ids
     assert ex.labels == [IGNORE_INDEX] * len(prompt_ids) + response_ids
     assert ex.labels[-1] == tok.eos_token_id  # the policy learns to stop
+    # A response cut by max_new_tokens gets no EOS: stopping there is not what we want to teach.
+    cut = build_sft_example(tok, "What is tea?", "A drink.", max_length=512, add_eos=False)
+    assert cut.input_ids == prompt_ids + response_ids[:-1]
+    assert cut.labels[-1] != tok.eos_token_id
 
 
 def test_example_truncates_response_and_drops_when_prompt_fills_the_window():
@@ -118,18 +122,20 @@ def test_finetune_counts_drops_and_fails_when_nothing_fits():
         finetune(model, tok, [("Q", "A")], SFTConfig(max_length=n))
     stats = finetune(model, tok, [("Q", "A"), ("Q " * 30, "A")], SFTConfig(max_length=n + 5))
     assert stats.examples == 1 and stats.examples_dropped_too_long == 1
+    with pytest.raises(ValueError, match="add_eos"):
+        finetune(model, tok, [("Q", "A")], SFTConfig(), add_eos=[True, False])
 
 
 def test_forget_gguf_quantization_makes_a_gguf_loaded_model_saveable(tmp_path):
     from transformers.quantizers.quantizer_gguf import GgufHfQuantizer
-    from transformers.utils.quantization_config import GGUFConfig
+    from transformers.utils.quantization_config import GgufConfig
 
     from applications.reward_models.rjs.policy import forget_gguf_quantization
 
     model, _ = tiny_policy()
     # What from_pretrained(..., gguf_file=...) leaves behind on de-quantized float weights.
-    model.config.quantization_config = GGUFConfig()
-    model.hf_quantizer = GgufHfQuantizer(GGUFConfig())
+    model.config.quantization_config = GgufConfig()
+    model.hf_quantizer = GgufHfQuantizer(GgufConfig())
     with pytest.raises(ValueError, match="not serializable"):
         model.save_pretrained(tmp_path / "before")
     forget_gguf_quantization(model)
