@@ -5,6 +5,7 @@ The core is :class:`MinNormSolver`, which solves the min-norm (MGDA) problem
 """
 
 from mooptim._result import MinNormResult
+from mooptim.gradients import DisjointParts, GradientStrategy, GramAccumulation, SubspaceAutograd
 from mooptim.normalizers import (
     L2Normalization,
     LossL2Normalization,
@@ -15,15 +16,24 @@ from mooptim.normalizers import (
     normalizer_from_name,
 )
 from mooptim.solver import METHODS, MinNormSolver
+from mooptim.subspace import Subspace
+from mooptim.weighting import MinNormWeighting, WeightingOutput
 
 __all__ = [
     "METHODS",
+    "DisjointParts",
+    "GradientStrategy",
+    "GramAccumulation",
     "L2Normalization",
     "LossL2Normalization",
     "LossNormalization",
     "MinNormResult",
     "MinNormSolver",
+    "MinNormWeighting",
     "NoNormalization",
+    "Subspace",
+    "SubspaceAutograd",
+    "WeightingOutput",
     "normalize_gram",
     "normalize_vectors",
     "normalizer_from_name",

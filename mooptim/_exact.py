@@ -73,10 +73,20 @@ def _affine_minimizer(gram_plus_one: Tensor, support: Tensor) -> Tensor:
 
 
 def _wolfe_step(
-    gram: Tensor, gp1: Tensor, lam: Tensor, sup: Tensor, last: Tensor, tol: float
+    gram: Tensor,
+    gp1: Tensor,
+    lam: Tensor,
+    sup: Tensor,
+    last: Tensor,
+    tol: float,
+    alpha: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """One minor/major step for every problem given: ``(lam, support, last_added, finished)``."""
-    alpha = _affine_minimizer(gp1, sup)
+    """One minor/major step for every problem given: ``(lam, support, last_added, finished)``.
+
+    ``alpha``: the affine minimizer when already known (a single vertex is its own).
+    """
+    if alpha is None:
+        alpha = _affine_minimizer(gp1, sup)
     interior = ((alpha > 0) | ~sup).all(-1, keepdim=True)
 
     # Major cycle where the affine minimizer is inside the simplex: accept it, test, add j.
@@ -120,8 +130,8 @@ def wolfe_min_norm(
             repaired by minor cycles if it is not affinely independent). Default: the vertex with
             the smallest ``G_ii``.
         tol: stop when ``λᵀGλ − min_i (Gλ)_i ≤ tol`` (Wolfe's test, in units of ``max_i G_ii``).
-        max_iter: cap on support solves per problem (default ``50 + 10·K``; Wolfe's method
-            needs far fewer in practice, the cap only guards against rounding cycles).
+        max_iter: cap on Wolfe steps (minor or major cycles) per problem (default
+            ``50 + 10·K``; far more than needed in practice, it guards against rounding cycles).
         compact: drop finished problems from the work set (default: on CPU only, where the host
             sync it needs is free; accelerators test for completion every 4 steps instead).
 
@@ -147,7 +157,9 @@ def wolfe_min_norm(
     w_last = torch.full((bsz, 1), -1, dtype=torch.int64, device=dev)
     w_done = torch.zeros(bsz, dtype=torch.bool, device=dev)
     for step in range(max_iter):
-        n_lam, n_sup, n_last, fin = _wolfe_step(g, gp1, w_lam, w_sup, w_last, tol)
+        # From the default start (one vertex) the first affine minimizer is that vertex.
+        known = w_lam if step == 0 and warm_start is None else None
+        n_lam, n_sup, n_last, fin = _wolfe_step(g, gp1, w_lam, w_sup, w_last, tol, known)
         act = ~w_done
         w_lam = torch.where(act.unsqueeze(-1), n_lam, w_lam)
         w_sup = torch.where(act.unsqueeze(-1), n_sup, w_sup)

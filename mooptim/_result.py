@@ -17,8 +17,9 @@ class MinNormResult:
         weights: ``[..., K]`` λ on the simplex (``λ ≥ 0``, ``Σλ = 1``), input dtype and device.
         min_norm_sq: ``[...]`` the objective ``λᵀGλ`` (squared norm of ``Σ λ_i g_i``), computed
             in float64 on the validated (symmetrised) Gram and cast to the input dtype.
-        iterations: ``[...]`` int64 iterations used by each problem (support solves for
-            ``exact``; Frank-Wolfe/projected-gradient steps; QP iterations for ``cvxpy``).
+        iterations: ``[...]`` int64 iterations of each problem: Wolfe steps (each at most one
+            support solve) for ``exact``; steps for Frank-Wolfe/projected gradient; QP
+            iterations for ``cvxpy``.
         kkt_residual: ``[...]`` scale-free optimality certificate, see :func:`kkt_certificate`.
         duality_gap: ``[...]`` Frank-Wolfe duality gap ``2(λᵀGλ − min_i (Gλ)_i) ≥ 0`` (units of
             G), i.e. ``max_{μ∈Δ} ∇f(λ)ᵀ(λ − μ)`` for ``f(λ) = λᵀGλ``. By convexity it bounds the
@@ -96,6 +97,6 @@ def kkt_certificate_host(gram: np.ndarray, weights: np.ndarray) -> tuple[float, 
 
 def project_to_simplex_safe_host(weights: np.ndarray) -> np.ndarray:
     """numpy twin of :func:`project_to_simplex_safe` for one problem."""
-    w = np.clip(np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
+    w = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
     total = w.sum()
     return w / total if total > 0 else np.full_like(w, 1.0 / len(w))

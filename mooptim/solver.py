@@ -49,7 +49,7 @@ class MinNormSolver:
     * ``"exact"`` (default): Wolfe's finite active-set min-norm-point algorithm, K = 2 in closed
       form. Warm start: its support is the initial active set (a good guess saves solves).
     * ``"frank_wolfe"``: MGDA Frank-Wolfe (Sener & Koltun 2018, Alg. 2) with exact line search,
-      stopping on ``kkt_residual ≤ tol``; at most ``max_iter`` steps. Warm start: the first iterate.
+      stopping on ``duality_gap ≤ tol·s``; at most ``max_iter`` steps. Warm start: first iterate.
     * ``"projected_gradient"``: projected gradient with sort-based simplex projection and exact
       line search; at most ``max_iter`` steps. Warm start: the first iterate.
     * ``"cvxpy"``: reference QP through cvxpy/Clarabel, a Python loop over problems. Warm start:
@@ -58,16 +58,20 @@ class MinNormSolver:
     Args:
         method: one of ``"exact"``, ``"frank_wolfe"``, ``"projected_gradient"``, ``"cvxpy"``.
         tol: stopping tolerance, relative to ``s``: Wolfe's test ``λᵀGλ − min_i(Gλ)_i ≤ tol·s``
-            for ``exact`` (default 1e-12), ``kkt_residual ≤ tol`` for the iterative methods
-            (default 1e-6); reported as ``converged`` for ``cvxpy``.
-        max_iter: iteration cap per problem (default ``50 + 10K`` for ``exact``, 1000 otherwise).
-        check_input: run the value checks (NaN/Inf, symmetry, PSD via ``eigvalsh``); the shape
-            checks always run. Turn off to skip their host syncs in a hot loop.
+            for ``exact`` (default 1e-12), ``duality_gap ≤ tol·s`` for ``frank_wolfe`` and
+            ``kkt_residual ≤ tol`` for ``projected_gradient`` (default 1e-6 both); unused by
+            ``cvxpy`` (fixed tight Clarabel tolerances).
+        max_iter: iteration cap per problem (default ``50 + 10K`` for ``exact``, 1000 otherwise;
+            ignored by ``cvxpy``).
+        check_input: run the value checks (NaN/Inf, symmetry, PSD via a shifted Cholesky); the
+            shape checks always run. Turn off to skip their host syncs in a hot loop.
         input_tol: relative tolerance of the symmetry and PSD checks (default ``sqrt(eps)`` of
             the input dtype).
         check_every: iterative methods test convergence on the host every this many steps.
         stateful: reuse the weights of the previous call as warm start when no warm start is
             given and the problem shape matches (e.g. one solve per training step).
+
+    Results are detached (no gradient flows through the solve).
 
     Raises:
         ValueError: unknown method or non-positive tol/max_iter.
@@ -183,12 +187,13 @@ class MinNormSolver:
         weights = torch.from_numpy(lam).to(dtype)
         if self.stateful:
             self._previous = weights.to(torch.float64)
+        scalars = torch.tensor([f * raw_scale, residual, gap * raw_scale], dtype=dtype)
         return MinNormResult(
             weights=weights,
-            min_norm_sq=torch.tensor(f * raw_scale, dtype=dtype),
+            min_norm_sq=scalars[0],
             iterations=torch.tensor(iters, dtype=torch.int64),
-            kkt_residual=torch.tensor(residual, dtype=dtype),
-            duality_gap=torch.tensor(gap * raw_scale, dtype=dtype),
+            kkt_residual=scalars[1],
+            duality_gap=scalars[2],
             converged=torch.tensor(ok),
         )
 

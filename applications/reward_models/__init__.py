@@ -1,1 +1,2 @@
-"""Reward models trained on several preference sources with MORE (multi-objective reward learning)."""
+"""Reward models trained on several preference sources with MORE (multi-objective reward
+learning)."""

@@ -237,7 +237,10 @@ def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dic
             n=1,
             seed=cfg.seed,
             rows_per_batch=gen.batch_size,
-            meta={"policy": policy, "generation": gen.__dict__},
+            meta={
+                "policy": cfg.policy if policy == "base" else str(cfg.path("policies", policy)),
+                "generation": gen.__dict__,
+            },
             length_fn=prompt_token_length(tokenizer),
             log=log,
         )
