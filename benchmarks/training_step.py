@@ -77,6 +77,12 @@ def build_steps(
 
         return step
 
+    def parts_only() -> None:
+        # the floor of DisjointParts: K part forward/backwards into .grad, no weighting at all
+        model.zero_grad(set_to_none=True)
+        for x, y in zip(tokens, targets, strict=True):
+            ((model(x) - y) ** 2).mean().backward()
+
     def naive() -> None:
         # the reference pattern: K full backward passes, clone every .grad, solve, backward again
         losses = part_losses()
@@ -120,6 +126,7 @@ def build_steps(
             mk(full, GramAccumulation(block_numel=2**20))
         ),
         "(d) full, DisjointParts": disjoint(mk(full, DisjointParts())),
+        "(f) K part backwards only, no weighting": parts_only,
         "(e) naive K full backward passes": naive,
         "    plain disjoint prototype": prototype_disjoint,
     }

@@ -80,10 +80,13 @@ def _wolfe_step(
     last: Tensor,
     tol: float,
     alpha: Tensor | None = None,
+    host_checks: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """One minor/major step for every problem given: ``(lam, support, last_added, finished)``.
 
     ``alpha``: the affine minimizer when already known (a single vertex is its own).
+    ``host_checks``: allowed to sync with the host (CPU), to skip the minor-cycle arithmetic when
+    no problem needs it (the common case).
     """
     if alpha is None:
         alpha = _affine_minimizer(gp1, sup)
@@ -96,6 +99,8 @@ def _wolfe_step(
     gap, j = (f - w).max(-1, keepdim=True)
     optimal = (gap <= tol) | sup.gather(-1, j)
     add = torch.zeros_like(sup).scatter_(-1, j, True) & ~optimal
+    if host_checks and bool(interior.all()):
+        return lam_int, sup | add, torch.where(optimal, last, j), optimal.squeeze(-1)
 
     # Minor cycle: move towards α until the first coefficient reaches 0, drop it.
     blocking = sup & (alpha <= 0)
@@ -138,48 +143,80 @@ def wolfe_min_norm(
     Returns:
         ``(weights [B, K], iterations [B] int64, converged [B] bool)``.
     """
-    bsz, k = gram.shape[0], gram.shape[-1]
-    dev = gram.device
+    k = gram.shape[-1]
     max_iter = 50 + 10 * k if max_iter is None else max_iter
     if warm_start is None:
-        lam = torch.nn.functional.one_hot(gram.diagonal(dim1=-2, dim2=-1).argmin(-1), k)
+        # min(-1).indices: the first minimum like argmin, but fast on the strided diagonal.
+        first = gram.diagonal(dim1=-2, dim2=-1).min(-1).indices
+        lam = torch.nn.functional.one_hot(first, k)
         lam = lam.to(gram.dtype)
     else:
         lam = warm_start.clone()
+    compact = gram.device.type == "cpu" if compact is None else compact
+    run = _run_compacting if compact else _run_masked
+    return run(gram, lam, tol, max_iter, warm_start is None)
+
+
+def _run_compacting(
+    gram: Tensor, lam: Tensor, tol: float, max_iter: int, vertex_start: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Wolfe loop that drops every finished problem from the work set after each step.
+
+    Needs one host sync per step (free on CPU); in exchange no step computes for finished
+    problems and the steps skip the minor-cycle arithmetic when no problem needs it.
+    """
+    bsz, dev = gram.shape[0], gram.device
     iters = torch.zeros(bsz, dtype=torch.int64, device=dev)
     done = torch.zeros(bsz, dtype=torch.bool, device=dev)
-    # Working set: the problems still running, compacted when at most half of it is left (on
-    # CPU, where the host sync that needs is free); finished ones are written back then.
-    compact = dev.type == "cpu" if compact is None else compact
     rows = torch.arange(bsz, device=dev)
-    g, gp1 = gram, gram + 1
-    w_lam, w_sup = lam, lam > 0
+    g, gp1, w_lam = gram, gram + 1, lam
+    w_sup = lam > 0
     w_last = torch.full((bsz, 1), -1, dtype=torch.int64, device=dev)
-    w_done = torch.zeros(bsz, dtype=torch.bool, device=dev)
     for step in range(max_iter):
         # From the default start (one vertex) the first affine minimizer is that vertex.
-        known = w_lam if step == 0 and warm_start is None else None
-        n_lam, n_sup, n_last, fin = _wolfe_step(g, gp1, w_lam, w_sup, w_last, tol, known)
-        act = ~w_done
-        w_lam = torch.where(act.unsqueeze(-1), n_lam, w_lam)
-        w_sup = torch.where(act.unsqueeze(-1), n_sup, w_sup)
-        w_last = torch.where(act.unsqueeze(-1), n_last, w_last)
-        iters.index_add_(0, rows, act.to(torch.int64))
-        w_done = w_done | fin
-        if not compact and (step + 1) % 4 != 0:
+        known = w_lam if step == 0 and vertex_start else None
+        w_lam, w_sup, w_last, fin = _wolfe_step(g, gp1, w_lam, w_sup, w_last, tol, known, True)
+        iters[rows] += 1
+        fin_idx = fin.nonzero().squeeze(-1)
+        n_fin = len(fin_idx)
+        if n_fin == 0:
             continue
-        n_left = int((~w_done).sum())
-        if n_left == 0:
-            break
-        if compact and 2 * n_left <= len(rows):
-            keep = ~w_done
-            lam[rows] = w_lam
-            done[rows] = w_done
-            rows, g, gp1 = rows[keep], g[keep], gp1[keep]
-            w_lam, w_sup, w_last = w_lam[keep], w_sup[keep], w_last[keep]
-            w_done = w_done[keep]
+        lam.index_copy_(0, rows[fin_idx], w_lam[fin_idx])
+        done[rows[fin_idx]] = True
+        if n_fin == len(rows):
+            return lam, iters, done
+        # index_select with one nonzero: 3× cheaper than repeated boolean-mask indexing.
+        keep = (~fin).nonzero().squeeze(-1)
+        rows, g, gp1 = rows[keep], g.index_select(0, keep), gp1.index_select(0, keep)
+        w_lam, w_sup, w_last = w_lam[keep], w_sup[keep], w_last[keep]
     lam[rows] = w_lam
-    done[rows] = w_done
+    return lam, iters, done
+
+
+def _run_masked(
+    gram: Tensor, lam: Tensor, tol: float, max_iter: int, vertex_start: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Lockstep Wolfe loop for accelerators: finished problems are frozen by masks.
+
+    The host is asked whether all are done only every 4 steps (one sync per 4 steps).
+    """
+    bsz, dev = gram.shape[0], gram.device
+    iters = torch.zeros(bsz, dtype=torch.int64, device=dev)
+    gp1 = gram + 1
+    sup = lam > 0
+    last = torch.full((bsz, 1), -1, dtype=torch.int64, device=dev)
+    done = torch.zeros(bsz, dtype=torch.bool, device=dev)
+    for step in range(max_iter):
+        known = lam if step == 0 and vertex_start else None
+        n_lam, n_sup, n_last, fin = _wolfe_step(gram, gp1, lam, sup, last, tol, known)
+        act = ~done
+        lam = torch.where(act.unsqueeze(-1), n_lam, lam)
+        sup = torch.where(act.unsqueeze(-1), n_sup, sup)
+        last = torch.where(act.unsqueeze(-1), n_last, last)
+        iters += act
+        done = done | fin
+        if (step + 1) % 4 == 0 and bool(done.all()):
+            break
     return lam, iters, done
 
 
@@ -211,19 +248,24 @@ def wolfe_min_norm_single(
     else:
         lam = warm_start.copy()
     support = np.flatnonzero(lam > 0)
+    # (G + 11ᵀ + ridge·I) once; each step only slices its support block.
+    gp1 = gram + 1.0
+    gp1.flat[:: k + 1] += _RIDGE
+    ones = np.ones(k)
     last_added = -1
     for it in range(1, max_iter + 1):
-        sub = gram[support][:, support] + 1.0
-        sub.flat[:: len(support) + 1] += _RIDGE
-        alpha = np.linalg.solve(sub, np.ones(len(support)))
-        alpha /= alpha.sum()
-        if (alpha > 0).all():
+        m = len(support)
+        if m == 1:  # a single vertex is its own affine minimizer (the solve would give 1 too)
+            alpha = ones[:1]
+        else:
+            alpha = np.linalg.solve(gp1[support][:, support], ones[:m])
+            alpha /= alpha.sum()
+        if alpha.min() > 0:
             lam = np.zeros(k)
             lam[support] = alpha
-            w = gram[:, support] @ alpha
-            f = alpha @ w[support]
+            w = gram @ lam
             j = int(np.argmin(w))
-            if f - w[j] <= tol or lam[j] > 0:
+            if lam @ w - w[j] <= tol or lam[j] > 0:
                 return lam, it, True
             support = np.append(support, j)
             last_added = j

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mooptim._result import kkt_certificate
+from mooptim._result import kkt_certificate, uniform_or_warm
 
 
 def frank_wolfe_min_norm(
@@ -44,9 +44,7 @@ def frank_wolfe_min_norm(
         ``(weights [B, K], iterations [B] int64, converged [B] bool)``.
     """
     bsz, k = gram.shape[0], gram.shape[-1]
-    lam = torch.full((bsz, k), 1.0 / k, dtype=gram.dtype, device=gram.device)
-    if warm_start is not None:
-        lam = warm_start.clone()
+    lam = uniform_or_warm(gram, warm_start)
     diag = gram.diagonal(dim1=-2, dim2=-1)
     iters = torch.zeros(bsz, dtype=torch.int64, device=gram.device)
     _, gap, _ = kkt_certificate(gram, lam)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mooptim._result import kkt_certificate
+from mooptim._result import kkt_certificate, uniform_or_warm
 
 
 def project_simplex(v: Tensor) -> Tensor:
@@ -53,10 +53,8 @@ def projected_gradient_min_norm(
     Returns:
         ``(weights [B, K], iterations [B] int64, converged [B] bool)``.
     """
-    bsz, k = gram.shape[0], gram.shape[-1]
-    lam = torch.full((bsz, k), 1.0 / k, dtype=gram.dtype, device=gram.device)
-    if warm_start is not None:
-        lam = warm_start.clone()
+    bsz = gram.shape[0]
+    lam = uniform_or_warm(gram, warm_start)
     eta = 0.5 / gram.diagonal(dim1=-2, dim2=-1).amax(-1).clamp_min(1e-300)
     iters = torch.zeros(bsz, dtype=torch.int64, device=gram.device)
     _, _, res = kkt_certificate(gram, lam)

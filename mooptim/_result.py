@@ -73,6 +73,14 @@ def kkt_certificate(gram: Tensor, weights: Tensor) -> tuple[Tensor, Tensor, Tens
     return f, 2 * stationarity, residual
 
 
+def uniform_or_warm(gram: Tensor, warm_start: Tensor | None) -> Tensor:
+    """``[B, K]`` start of the iterative methods: a copy of the warm start, else uniform."""
+    if warm_start is not None:
+        return warm_start.clone()
+    bsz, k = gram.shape[0], gram.shape[-1]
+    return torch.full((bsz, k), 1.0 / k, dtype=gram.dtype, device=gram.device)
+
+
 def project_to_simplex_safe(weights: Tensor) -> Tensor:
     """Clip to ``λ ≥ 0`` and renormalise; rows that sum to 0 (or are non-finite) become uniform.
 

@@ -1,4 +1,4 @@
-"""Input checks and small pure helpers for the weighting step."""
+"""Input checks and small pure helpers for the weighting step (no host syncs unless noted)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 from mooptim.subspace import Subspace
 
 
-def check_loss(index: int, loss: object) -> None:
-    """Raise ``TypeError``/``ValueError`` naming objective ``index`` unless ``loss`` is usable."""
+def _check_structure(index: int, loss: object) -> torch.Tensor:
+    """Raise unless ``loss`` is a scalar tensor with a graph; return it."""
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"loss of objective {index} is {type(loss).__name__}, not a tensor or None")
     if loss.numel() != 1:
@@ -21,26 +21,29 @@ def check_loss(index: int, loss: object) -> None:
         raise ValueError(
             f"loss of objective {index} does not require grad (computed under no_grad or detached?)"
         )
-    if not torch.isfinite(loss.detach()).all():
-        raise ValueError(
-            f"loss of objective {index} is not finite ({loss.detach().reshape(()).item()})"
-        )
+    return loss
+
+
+def check_loss(index: int, loss: object) -> None:
+    """Raise ``TypeError``/``ValueError`` naming objective ``index`` unless ``loss`` is usable.
+
+    Raises:
+        TypeError: not a tensor.
+        ValueError: not a scalar, no graph (``requires_grad`` False), or not finite.
+    """
+    value = _check_structure(index, loss).detach()
+    if not torch.isfinite(value).all():
+        raise ValueError(f"loss of objective {index} is not finite ({value.reshape(()).item()})")
 
 
 def check_losses(losses: Sequence[torch.Tensor | None]) -> None:
-    """Check every present loss; finiteness is checked with a single host sync for all of them."""
-    present = [(i, loss) for i, loss in enumerate(losses) if loss is not None]
-    for i, loss in present:
-        if not isinstance(loss, torch.Tensor):
-            raise TypeError(f"loss of objective {i} is {type(loss).__name__}, not a tensor or None")
-        if loss.numel() != 1:
-            raise ValueError(
-                f"loss of objective {i} has shape {tuple(loss.shape)}; expected a scalar"
-            )
-        if not loss.requires_grad:
-            raise ValueError(
-                f"loss of objective {i} does not require grad (computed under no_grad or detached?)"
-            )
+    """Check every present loss; finiteness is checked with a single host sync for all of them.
+
+    Raises:
+        TypeError: a present loss is not a tensor.
+        ValueError: a present loss is not a scalar, has no graph, or is not finite (naming it).
+    """
+    present = [(i, _check_structure(i, loss)) for i, loss in enumerate(losses) if loss is not None]
     if not present:
         return
     values = torch.stack([loss.detach().reshape(()).to(torch.float64) for _, loss in present])
@@ -66,3 +69,24 @@ def split_like(vector: torch.Tensor, params: Sequence[torch.Tensor]) -> list[tor
     """Views of a flat vector shaped like each of ``params``, in order."""
     sizes = [p.numel() for p in params]
     return [c.reshape(p.shape) for c, p in zip(torch.split(vector, sizes), params, strict=True)]
+
+
+def loss_vector(losses: Sequence[torch.Tensor | None], device: torch.device) -> torch.Tensor:
+    """``[K]`` float64 detached loss values, 0 where the loss is absent (``None``)."""
+    values = torch.zeros(len(losses), dtype=torch.float64, device=device)
+    present = [i for i, loss in enumerate(losses) if loss is not None]
+    if present:
+        stacked = torch.stack([losses[i].detach().reshape(()) for i in present])
+        values[present] = stacked.to(device=device, dtype=torch.float64)
+    return values
+
+
+def weighted_sum(
+    losses: Sequence[torch.Tensor | None], weights: torch.Tensor
+) -> torch.Tensor | None:
+    """``Σ_i λ_i L_i`` over the present losses (keeping their graphs), or ``None`` if none is."""
+    present = [i for i, loss in enumerate(losses) if loss is not None]
+    if not present:
+        return None
+    stacked = torch.stack([losses[i].reshape(()) for i in present])
+    return (weights[present].to(stacked.dtype) * stacked).sum()

@@ -95,6 +95,10 @@ def _grads_into(
 ) -> None:
     """Write ∂loss/∂params, flattened, into ``row`` (zeros where the loss does not reach)."""
     grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+    if all(g is not None for g in grads):
+        # One kernel writing the whole row, instead of one slice copy per parameter.
+        torch.cat([g.reshape(-1) for g in grads], out=row)
+        return
     offset = 0
     for g, p in zip(grads, params, strict=True):
         n = p.numel()

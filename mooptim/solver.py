@@ -131,8 +131,10 @@ class MinNormSolver:
         if self._use_host(gram):
             g = gram.detach().to(torch.float64).numpy()
             if self.check_input:
-                g = validate_gram_host(g, self._input_tol(gram.dtype))
-            return self._solve_host(0.5 * (g + g.T), warm_start, gram.dtype)
+                g = validate_gram_host(g, self._input_tol(gram.dtype))  # returns it symmetrised
+            else:
+                g = 0.5 * (g + g.T)
+            return self._solve_host(g, warm_start, gram.dtype)
         g = validate_gram(gram.detach(), check_values=self.check_input, tol=self.input_tol)
         return self._solve(g, warm_start, gram.dtype)
 
@@ -184,16 +186,20 @@ class MinNormSolver:
             lam, iters, ok = wolfe_min_norm_single(gn, warm, tol=self.tol, max_iter=self.max_iter)
         lam = project_to_simplex_safe_host(lam)
         f, gap, residual = kkt_certificate_host(gn, lam)
-        weights = torch.from_numpy(lam).to(dtype)
+        # One host→tensor conversion for all floats; the fields are views of it.
+        packed = np.empty(k + 3)
+        packed[:k] = lam
+        packed[k:] = (f * raw_scale, residual, gap * raw_scale)
+        out = torch.from_numpy(packed).to(dtype)
+        weights = out[:k]
         if self.stateful:
             self._previous = weights.to(torch.float64)
-        scalars = torch.tensor([f * raw_scale, residual, gap * raw_scale], dtype=dtype)
         return MinNormResult(
             weights=weights,
-            min_norm_sq=scalars[0],
+            min_norm_sq=out[k],
             iterations=torch.tensor(iters, dtype=torch.int64),
-            kkt_residual=scalars[1],
-            duality_gap=scalars[2],
+            kkt_residual=out[k + 1],
+            duality_gap=out[k + 2],
             converged=torch.tensor(ok),
         )
 

@@ -27,7 +27,14 @@ import torch
 
 from mooptim._active_solve import solve_active
 from mooptim._ema import ema_update
-from mooptim._weighting_checks import check_loss, check_losses, extra_params, split_like
+from mooptim._weighting_checks import (
+    check_loss,
+    check_losses,
+    extra_params,
+    loss_vector,
+    split_like,
+    weighted_sum,
+)
 from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
 from mooptim.gradients import DisjointParts, GradientStrategy, SubspaceAutograd, gram_matrix
 from mooptim.solver import MinNormSolver
@@ -266,11 +273,9 @@ class MinNormWeighting:
                     p.grad = g  # a view of the fresh direction vector: no copy needed
                 else:
                     p.grad.add_(g)
-        present_idx = [i for i, v in enumerate(losses) if v is not None]
-        total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
-        if present_idx:
-            stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
-            total = (weights[present_idx].to(stacked.dtype) * stacked).sum()
+        total = weighted_sum(losses, weights)  # the losses are detached here
+        if total is None:
+            total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
         return WeightingOutput(loss=total * scale, **out)
 
     # -- state ----------------------------------------------------------------------------------
@@ -343,22 +348,15 @@ class MinNormWeighting:
         self, losses: Sequence[torch.Tensor | None], averager: ObjectiveAverager
     ) -> torch.Tensor:
         """``[K]`` loss values averaged over ranks where present (the normaliser's input)."""
-        device = self.subspace.params[0].device
-        values = torch.zeros(len(losses), dtype=torch.float64, device=device)
-        for i, loss in enumerate(losses):
-            if loss is not None:
-                values[i] = loss.detach().reshape(())
-        return averager(values)
+        return averager(loss_vector(losses, self.subspace.params[0].device))
 
     def _weighted_loss(
         self, losses: Sequence[torch.Tensor | None], weights: torch.Tensor, num_active: int
     ) -> torch.Tensor:
-        present_idx = [i for i, loss in enumerate(losses) if loss is not None]
-        if not present_idx:
+        total = weighted_sum(losses, weights)
+        if total is None:
             return torch.zeros((), device=weights.device, requires_grad=True)
-        stacked = torch.stack([losses[i].reshape(()) for i in present_idx])
-        w = weights[present_idx].to(stacked.dtype)
-        return (w * stacked).sum() * self._loss_scale(num_active)
+        return total * self._loss_scale(num_active)
 
     def _loss_scale(self, num_active: int) -> float:
         return float(num_active) if self.scale_by_num_objectives and num_active > 0 else 1.0
@@ -399,15 +397,11 @@ class MinNormWeighting:
             broadcast_weights(weights, self.process_group)
         self._weights = weights.detach().clone()
         present = averager.present_anywhere.to(weights.device)
-        local = torch.zeros(k, dtype=values.dtype, device=values.device)
-        for i, loss in enumerate(local_losses):
-            if loss is not None:
-                local[i] = loss.detach().reshape(())
         out = {
             "weights": weights.detach(),
             "active": torch.tensor(active, device=weights.device),
             "present": present,
-            "losses": local,
+            "losses": loss_vector(local_losses, values.device),
             "gram": used.detach(),
             "min_norm_sq": min_norm_sq.detach(),
             "result": result,

@@ -70,7 +70,16 @@ def make_accelerator(config: TrainConfig) -> Any:
     silently train each rank alone.
     """
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
+    state = AcceleratorState._shared_state
+    if (
+        state
+        and str(state.get("_mixed_precision", config.mixed_precision)) != config.mixed_precision
+    ):
+        # accelerate keeps one process-wide state; a later run in the same process (tests,
+        # reproduce scripts) with another precision would otherwise be refused.
+        AcceleratorState._reset_state()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     cpu = world > 1 and not torch.cuda.is_available()
     extra = {"cpu": True} if cpu else {}
@@ -208,7 +217,13 @@ def train_scheme(
     if config.trainable_blocks is not None:
         freeze_below(model, config.trainable_blocks)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable = getattr(model, "activation_checkpointing_enable", None)  # transformers >= 5.x
+        if enable is not None:
+            enable()
+        else:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
         model.config.use_cache = False
     model.train()
     sampler = make_sampler(config, scheme, data.train)

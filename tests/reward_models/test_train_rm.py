@@ -150,3 +150,23 @@ def test_cli_writes_everything(tmp_path, tiny_model, capsys):
         assert (tmp_path / scheme / "final" / "model.safetensors").is_file()
     assert main(["--scheme", "nope"]) == 2
     assert "unknown scheme" in capsys.readouterr().err
+
+
+def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model):
+    from applications.reward_models.config import MoreConfig
+
+    variants = [
+        {"mixed_precision": "bf16"},
+        {
+            "gradient_checkpointing": True,
+            "gradient_accumulation_steps": 2,
+            "trainable_blocks": 1,
+            "more": MoreConfig(subspace="last_blocks"),
+        },
+        {"more": MoreConfig(subspace="all", strategy="gram", ema_alpha=None)},
+    ]
+    for i, extra in enumerate(variants):
+        config = _config(tiny_model, str(tmp_path / str(i)), max_steps=2, **extra)
+        result = train_scheme(config, "more", _data(config))
+        lam = list(result.log[-1]["lambda"].values())
+        assert abs(sum(lam) - 1) < 1e-6 and min(lam) >= 0

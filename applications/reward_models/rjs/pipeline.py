@@ -229,6 +229,14 @@ def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dic
     for policy in ["base", *rms]:
         ppl_path = cfg.path("eval", "ppl", f"{policy}.json")
         resp_path = cfg.path("eval", "responses", f"{policy}.jsonl")
+        done = load_samples(resp_path)
+        if ppl_path.is_file() and all(
+            done.get(i, {}).get("prompt") == p for i, p in enumerate(prompts)
+        ):
+            # Nothing left to do for this policy: do not pay for loading it.
+            responses[policy] = [done[i]["samples"][0]["response"] for i in range(len(prompts))]
+            log(f"evaluate[{policy}]: responses and perplexity on disk, skipped")
+            continue
         model, tokenizer = models.policy(policy)
         sample_prompts(
             prompts,

@@ -65,7 +65,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
 
     report = json.loads((out / "report.json").read_text())
     assert [r["policy"] for r in report["rows"]] == ["base", "rjs[multitask]", "rjs[more]"]
-    assert set(report["rows"][0]["ppl"]) == {"shared", "verbose"}
+    assert list(report["rows"][0]["ppl"]) == ["shared", "verbose"]
     md = (out / "report.md").read_text()
     assert "| rjs[more] | more | 0.0421 |" in md
 
@@ -76,3 +76,32 @@ def test_all_stages_then_resume(tmp_path, capsys):
     assert (out / "samples.jsonl").read_text() == before
     assert main(["sft", *flags]) == 0
     assert "exists, skipped" in capsys.readouterr().err
+    assert main(["evaluate", *flags]) == 0
+    assert capsys.readouterr().err.count("perplexity on disk, skipped") == 3
+
+
+def test_prompts_from_a_preference_source(monkeypatch):
+    from applications.reward_models.data.schema import PreferencePair
+    from applications.reward_models.rjs import pipeline
+
+    def fake_pairs(cfg, kind, split, log=None):
+        assert kind == "hh_helpful"
+        return [
+            PreferencePair(f"{split} prompt {i // 2}", f"good {i}", f"bad {i}", kind)
+            for i in range(6)
+        ]
+
+    monkeypatch.setattr(pipeline, "_source_pairs", fake_pairs)
+    cfg = RJSConfig(prompt_source="hh_helpful")
+    # Unique prompts in file order, first n.
+    assert pipeline.load_prompts(cfg, "train", 2) == ["train prompt 0", "train prompt 1"]
+    assert len(pipeline.load_prompts(cfg, "train", 10)) == 3
+    held = pipeline.held_out_pairs(cfg, 4)
+    assert list(held) == ["hh_helpful"] and [p.chosen for p in held["hh_helpful"]] == [
+        "good 0",
+        "good 1",
+        "good 2",
+        "good 3",
+    ]
+    sim = pipeline.held_out_pairs(RJSConfig(ppl_sources=["shared"]), 3)
+    assert list(sim) == ["shared"] and len(sim["shared"]) == 3

@@ -256,3 +256,20 @@ def test_http_judge_validates_configuration():
     assert set(JUDGE_PROMPTS) == {"helpful", "harmless"}
     custom = HTTPChatJudge("http://x", "m", template="{prompt} {first} {second} answer 1 or 2")
     assert custom.name.endswith("custom")
+
+
+def test_reward_model_judge_follows_the_rm_scores():
+    from rjs_helpers import tiny_rm
+
+    from applications.reward_models.rjs.judge import reward_model_judge
+    from applications.reward_models.rjs.score import score_texts
+
+    model, tok = tiny_rm()
+    judge = reward_model_judge(model, tok, name="rm:tiny", max_length=64)
+    prompts = ["p1", "p2", "p3"]
+    cand, base = ["good answer", "x", "maybe so"], ["bad", "a longer reply here", "no"]
+    counts, outcomes = judge_pairwise(judge, prompts, cand, base)
+    rc = score_texts(model, tok, prompts, cand, max_length=64)
+    rb = score_texts(model, tok, prompts, base, max_length=64)
+    expected = ["win" if c > b else "lose" if c < b else "tie" for c, b in zip(rc, rb, strict=True)]
+    assert outcomes == expected and counts.n == 3 and judge.name == "rm:tiny"
