@@ -28,7 +28,11 @@ _CLARABEL_OPTIONS = {
 
 
 def import_cvxpy() -> Any:
-    """Import cvxpy, raising ImportError with the install command when it is missing."""
+    """Import cvxpy and return the module.
+
+    Raises:
+        ImportError: cvxpy is not installed; the message gives the install command.
+    """
     try:
         import cvxpy
     except ImportError as exc:  # pragma: no cover - exercised with a monkeypatched import

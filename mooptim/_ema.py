@@ -26,6 +26,9 @@ def ema_update(
 
     Returns:
         ``(state, initialized)`` after the step (new tensors; inputs are not modified).
+
+    Raises:
+        ValueError: ``state`` and ``new`` differ in shape.
     """
     if state is None or initialized is None:
         state = torch.zeros_like(new)

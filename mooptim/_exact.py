@@ -257,6 +257,11 @@ def wolfe_min_norm_single(
         m = len(support)
         if m == 1:  # a single vertex is its own affine minimizer (the solve would give 1 too)
             alpha = ones[:1]
+        elif m == 2:  # M⁻¹1 ∝ adj(M)1 = (M_22 − M_12, M_11 − M_12): no LAPACK call (dispatch)
+            a, b = support
+            m12 = gp1[a, b]
+            alpha = np.array([gp1[b, b] - m12, gp1[a, a] - m12])
+            alpha /= alpha.sum()
         else:
             alpha = np.linalg.solve(gp1[support][:, support], ones[:m])
             alpha /= alpha.sum()

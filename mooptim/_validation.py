@@ -37,7 +37,12 @@ def _first_bad(mask: Tensor) -> str:
 
 
 def check_gram_shape(gram: Tensor) -> int:
-    """Check ``gram`` is a real ``[..., K, K]`` tensor with ``K ≥ 1``; return K."""
+    """Check ``gram`` is a real ``[..., K, K]`` tensor with ``K ≥ 1``; return K.
+
+    Raises:
+        TypeError: not a tensor, or not a real floating dtype.
+        ValueError: fewer than 2 dims, not square in the last two, or K = 0.
+    """
     _check_float(gram, "gram")
     if gram.dim() < 2:
         raise ValueError(f"gram must have shape [..., K, K], got {tuple(gram.shape)}")

@@ -90,3 +90,17 @@ def weighted_sum(
         return None
     stacked = torch.stack([losses[i].reshape(()) for i in present])
     return (weights[present].to(stacked.dtype) * stacked).sum()
+
+
+def add_to_grads(direction: torch.Tensor, params: Sequence[torch.Tensor]) -> None:
+    """``p.grad += direction[slice of p]`` for each of ``params`` (flat, in order).
+
+    A parameter without ``.grad`` gets a view of ``direction`` (no copy), so ``direction`` must be
+    a fresh tensor the caller does not reuse.
+    """
+    for p, g in zip(params, split_like(direction, params), strict=True):
+        g = g.to(p.dtype)  # no-op unless the parameters mix dtypes
+        if p.grad is None:
+            p.grad = g
+        else:
+            p.grad.add_(g)

@@ -160,6 +160,9 @@ class GramAccumulation(GradientStrategy):
 
     Args:
         block_numel: maximum elements per block; ``None`` puts the whole subspace in one block.
+
+    Raises:
+        ValueError: ``block_numel`` < 1.
     """
 
     keeps_vectors = False

@@ -99,7 +99,11 @@ NORMALIZERS: dict[str, type[Normalizer]] = {
 
 
 def normalizer_from_name(name: str) -> Normalizer:
-    """Build a normalizer from its CLI name: ``"none"``, ``"l2"``, ``"loss"`` or ``"loss+"``."""
+    """Build a normalizer from its CLI name: ``"none"``, ``"l2"``, ``"loss"`` or ``"loss+"``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+    """
     try:
         return NORMALIZERS[name]()
     except KeyError:

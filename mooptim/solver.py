@@ -190,16 +190,19 @@ class MinNormSolver:
         packed = np.empty(k + 3)
         packed[:k] = lam
         packed[k:] = (f * raw_scale, residual, gap * raw_scale)
-        out = torch.from_numpy(packed).to(dtype)
-        weights = out[:k]
+        out = torch.from_numpy(packed)
+        if dtype != torch.float64:
+            out = out.to(dtype)
+        weights, scalars = out[:k], out[k:]
         if self.stateful:
             self._previous = weights.to(torch.float64)
+        min_norm_sq, kkt_residual, duality_gap = scalars.unbind()
         return MinNormResult(
             weights=weights,
-            min_norm_sq=out[k],
+            min_norm_sq=min_norm_sq,
             iterations=torch.tensor(iters, dtype=torch.int64),
-            kkt_residual=out[k + 1],
-            duality_gap=out[k + 2],
+            kkt_residual=kkt_residual,
+            duality_gap=duality_gap,
             converged=torch.tensor(ok),
         )
 

@@ -81,6 +81,9 @@ class Subspace:
 
         ``"*"`` matches across dots (``"*.head.*"`` matches ``"encoder.head.weight"``). A pattern
         that matches nothing is an error, since it is almost always a typo.
+
+        Raises:
+            ValueError: no pattern, a pattern matching no parameter, or an empty selection.
         """
         if isinstance(patterns, str):
             patterns = [patterns]
@@ -162,6 +165,9 @@ class Subspace:
         """Concatenate per-parameter tensors (e.g. gradients) into one vector of :attr:`numel`.
 
         ``None`` entries (a parameter the loss does not reach) become zeros.
+
+        Raises:
+            ValueError: not one tensor per parameter.
         """
         if len(tensors) != len(self.params):
             raise ValueError(f"expected {len(self.params)} tensors, got {len(tensors)}")
@@ -172,7 +178,11 @@ class Subspace:
         return torch.cat(parts)
 
     def unflatten(self, vector: torch.Tensor) -> list[torch.Tensor]:
-        """Split a ``[..., numel]`` tensor into views shaped like the parameters (dims kept)."""
+        """Split a ``[..., numel]`` tensor into views shaped like the parameters (dims kept).
+
+        Raises:
+            ValueError: the last dimension is not :attr:`numel`.
+        """
         if vector.shape[-1] != self.numel:
             raise ValueError(
                 f"vector has last dimension {vector.shape[-1]}, subspace has {self.numel}"

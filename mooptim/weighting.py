@@ -28,11 +28,11 @@ import torch
 from mooptim._active_solve import solve_active
 from mooptim._ema import ema_update
 from mooptim._weighting_checks import (
+    add_to_grads,
     check_loss,
     check_losses,
     extra_params,
     loss_vector,
-    split_like,
     weighted_sum,
 )
 from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
@@ -177,6 +177,12 @@ class MinNormWeighting:
 
         Call ``out.loss.backward()`` afterwards. Uses the configured strategy (graph is retained for
         that backward).
+
+        Raises:
+            TypeError: the strategy is :class:`DisjointParts` (use :meth:`backward_parts`), or a
+                loss is not a tensor.
+            ValueError: wrong number of losses, a non-scalar, graph-less or non-finite loss, or a
+                non-finite gradient (each naming the objective index).
         """
         if isinstance(self.strategy, DisjointParts):
             raise TypeError(
@@ -201,6 +207,10 @@ class MinNormWeighting:
         (``None`` = absent) that the returned loss combines. Normalisation, EMA, the active mask,
         warm start and the cross-rank average apply exactly as in :meth:`combine`; the subspace
         is not used.
+
+        Raises:
+            ValueError: ``vectors`` not ``[K, d]``, wrong number of losses, a bad loss or a
+                non-finite vector row (naming the objective index).
         """
         losses = self._check_count(list(losses), "losses")
         if vectors.dim() != 2 or vectors.shape[0] != len(losses):
@@ -245,9 +255,6 @@ class MinNormWeighting:
             )
             return holder["avg"](t)
 
-        def check(i: int, loss: torch.Tensor) -> None:
-            check_loss(i, loss)
-
         def run(i: int, closure: Callable[[], torch.Tensor | None]) -> Callable[[], Any]:
             def wrapped() -> torch.Tensor | None:
                 loss = closure()
@@ -257,7 +264,7 @@ class MinNormWeighting:
             return wrapped
 
         losses, vectors = strategy.compute_parts(
-            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check
+            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check_loss
         )
         averager = holder["avg"]
         n = self.subspace.numel
@@ -266,13 +273,7 @@ class MinNormWeighting:
         weights, out = self._solve(gram_matrix(sub), sub, values, averager, losses)
         scale = self._loss_scale(out["num_active"])
         if out["num_active"] > 0:
-            direction = (weights.to(vectors.dtype) * scale) @ vectors
-            for p, g in zip(all_params, split_like(direction, all_params), strict=True):
-                g = g.to(p.dtype)  # no-op unless the parameters mix dtypes
-                if p.grad is None:
-                    p.grad = g  # a view of the fresh direction vector: no copy needed
-                else:
-                    p.grad.add_(g)
+            add_to_grads((weights.to(vectors.dtype) * scale) @ vectors, all_params)
         total = weighted_sum(losses, weights)  # the losses are detached here
         if total is None:
             total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
@@ -297,7 +298,12 @@ class MinNormWeighting:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output; tensors move to the subspace's device."""
+        """Restore :meth:`state_dict` output; tensors move to the subspace's device.
+
+        Raises:
+            ValueError: missing keys, a different number of objectives, or an EMA whose width
+                does not match the subspace.
+        """
         missing = {"step", "num_objectives", "weights", "ema", "ema_seen"} - set(state)
         if missing:
             raise ValueError(f"state dict lacks keys {sorted(missing)}")
