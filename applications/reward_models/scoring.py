@@ -31,7 +31,13 @@ from applications.reward_models.model import compute_rewards
 if TYPE_CHECKING:
     from applications.reward_models.data.schema import PreferencePair
 
-__all__ = ["encode_texts", "length_buckets", "score_pairs", "score_responses"]
+__all__ = [
+    "encode_texts",
+    "length_buckets",
+    "score_pairs",
+    "score_responses",
+    "score_token_sequences",
+]
 
 _PADDINGS = ("bucket", "longest", "max_length")
 
@@ -135,8 +141,6 @@ def score_responses(
             ``data.collate.filter_overlength``, which counts the drops), bad arguments, or a
             tokenizer without a pad token.
     """
-    if padding not in _PADDINGS:
-        raise ValueError(f"padding must be one of {_PADDINGS}, got {padding!r}")
     if tokenizer.pad_token_id is None:
         raise ValueError("tokenizer has no pad token; set tokenizer.pad_token first")
     encoded = encode_texts(tokenizer, prompts, responses, max_length)
@@ -146,20 +150,57 @@ def score_responses(
             f"{len(bad)} of {len(encoded)} responses cannot fit in max_length={max_length} tokens "
             f"(first index {bad[0]}); drop them with data.collate.filter_overlength first"
         )
-    seqs: list[list[int]] = encoded  # type: ignore[assignment]
+    return score_token_sequences(
+        model,
+        encoded,  # type: ignore[arg-type]
+        pad_token_id=tokenizer.pad_token_id,
+        left_padding=getattr(tokenizer, "padding_side", "right") == "left",
+        batch_size=batch_size,
+        max_length=max_length,
+        device=device,
+        padding=padding,
+        pad_to_multiple_of=pad_to_multiple_of,
+        progress=progress,
+        desc=desc,
+    )
+
+
+def score_token_sequences(
+    model: nn.Module,
+    seqs: Sequence[list[int]],
+    *,
+    pad_token_id: int,
+    left_padding: bool,
+    batch_size: int = 64,
+    max_length: int = 512,
+    device: torch.device | str | None = None,
+    padding: str = "bucket",
+    pad_to_multiple_of: int = 8,
+    progress: bool = False,
+    desc: str = "scoring",
+) -> Tensor:
+    """Rewards of already tokenized sequences, ``[N]`` float32 on CPU in input order.
+
+    The batched core of :func:`score_responses` (same arguments); use it when the token ids come
+    from elsewhere (e.g. RJS samples encoded once).
+
+    Raises:
+        ValueError: unknown ``padding`` or ``batch_size < 1``.
+    """
+    if padding not in _PADDINGS:
+        raise ValueError(f"padding must be one of {_PADDINGS}, got {padding!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if padding == "bucket":
         batches = length_buckets([len(s) for s in seqs], batch_size, pad_to_multiple_of, max_length)
     else:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         idx = list(range(len(seqs)))
-        chunks = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
+        rows_list = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
         if padding == "longest":
-            batches = [(max(len(seqs[i]) for i in rows), rows) for rows in chunks]
+            batches = [(max(len(seqs[i]) for i in rows), rows) for rows in rows_list]
         else:
-            batches = [(max_length, rows) for rows in chunks]
+            batches = [(max(max_length, *(len(seqs[i]) for i in rows)), rows) for rows in rows_list]
     dev = torch.device(device) if device is not None else _model_device(model)
-    left = getattr(tokenizer, "padding_side", "right") == "left"
     from tqdm.auto import tqdm
 
     # Rewards stay on the device until the end: one host transfer, no sync per batch.
@@ -174,7 +215,7 @@ def score_responses(
             tqdm(total=len(seqs), desc=desc, unit="seq", disable=not progress) as bar,
         ):
             for length, rows in batches:
-                ids, mask = _pad([seqs[i] for i in rows], length, tokenizer.pad_token_id, left, dev)
+                ids, mask = _pad([seqs[i] for i in rows], length, pad_token_id, left_padding, dev)
                 chunks.append(compute_rewards(model, ids, mask).float())
                 order.extend(rows)
                 bar.update(len(rows))

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
+from applications.reward_models.scoring import score_token_sequences
 
 EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
 
@@ -50,7 +49,6 @@ class ScoreStats:
         return dataclasses.asdict(self)
 
 
-@torch.inference_mode()
 def score_texts(
     model: Any,
     tokenizer: Any,
@@ -63,13 +61,13 @@ def score_texts(
     """Rewards ``r(prompt_i, response_i)``; ``None`` where the pair cannot be encoded.
 
     ``encode`` (per pair; default: the batched training-time encoder) maps a pair to token ids or
-    ``None``. Sequences are length-sorted into batches (less padding), padded on
-    ``tokenizer.padding_side`` with ``tokenizer.pad_token_id`` and scored by
-    ``model(...).logits[:, 0]`` under inference mode.
+    ``None``. The encodable sequences are scored by
+    :func:`applications.reward_models.scoring.score_token_sequences` (length-bucketed batches,
+    padding on ``tokenizer.padding_side``, inference mode), the same path as RM evaluation.
 
     Raises:
-        ValueError: ``prompts`` and ``responses`` differ in length, or the model does not output
-            one logit per sequence.
+        ValueError: ``prompts`` and ``responses`` differ in length, the tokenizer has no pad
+            token, or the model does not output one logit per sequence.
     """
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
@@ -79,27 +77,20 @@ def score_texts(
         encoded = [
             encode(tokenizer, p, r, max_length) for p, r in zip(prompts, responses, strict=True)
         ]
+    kept = [i for i, e in enumerate(encoded) if e is not None]
+    if tokenizer.pad_token_id is None:
+        raise ValueError("tokenizer has no pad token; set tokenizer.pad_token first")
+    rewards = score_token_sequences(
+        model,
+        [encoded[i] for i in kept],  # type: ignore[misc]
+        pad_token_id=tokenizer.pad_token_id,
+        left_padding=getattr(tokenizer, "padding_side", "right") == "left",
+        batch_size=batch_size,
+        max_length=max_length,
+    ).tolist()
     out: list[float | None] = [None] * len(encoded)
-    order = sorted(
-        (i for i, e in enumerate(encoded) if e is not None), key=lambda i: len(encoded[i])
-    )
-    device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    left = getattr(tokenizer, "padding_side", "right") == "left"
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        width = max(len(encoded[i]) for i in idx)
-        ids = torch.full((len(idx), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            seq = torch.tensor(encoded[i], dtype=torch.long)
-            cols = slice(width - len(seq), width) if left else slice(0, len(seq))
-            ids[row, cols], mask[row, cols] = seq, 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        if logits.ndim != 2 or logits.shape[-1] != 1:
-            raise ValueError(f"reward model must output [N, 1] logits, got {tuple(logits.shape)}")
-        for i, value in zip(idx, logits[:, 0].float().cpu().tolist(), strict=True):
-            out[i] = value
+    for i, value in zip(kept, rewards, strict=True):
+        out[i] = value
     return out
 
 

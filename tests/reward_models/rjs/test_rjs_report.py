@@ -59,7 +59,8 @@ def test_compute_rm_ece_matches_metrics_on_reward_differences():
         rc = score_texts(model, tok, prompts, [p.chosen for p in pairs], max_length=256)
         rr = score_texts(model, tok, prompts, [p.rejected for p in pairs], max_length=256)
         ref = calibration_errors(torch.tensor([c - r for c, r in zip(rc, rr, strict=True)])).ece
-        assert per_source[source] == pytest.approx(ref)
+        # Both paths batch differently (pairs vs single responses), so BLAS rounding differs.
+        assert per_source[source] == pytest.approx(ref, rel=1e-4, abs=1e-9)
     assert skipped == 0 and ece == pytest.approx(sum(per_source.values()) / 2)
 
 
