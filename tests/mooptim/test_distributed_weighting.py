@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import faulthandler
 import os
 import socket
 from pathlib import Path
@@ -39,6 +39,9 @@ def _parts(rank: int, step: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def _worker(rank: int, port: int, out_dir: str) -> None:
+    # A rank stuck for minutes (seen once in ~10 runs on the shared machine, cause not found) dumps
+    # its stack and exits non-zero, so the test fails with a trace instead of hanging the suite.
+    faulthandler.dump_traceback_later(120, exit=True)
     torch.set_num_threads(1)
     dist.init_process_group(
         "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD
@@ -120,12 +123,10 @@ def _free_port() -> int:
 @pytest.mark.distributed
 def test_two_gloo_ranks_compute_identical_weights_and_parameters(tmp_path: Path) -> None:
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    # DDP's constructor imports torch._dynamo (seconds); import it once here, before forking
-    importlib.import_module("torch._dynamo")
-    # fork skips re-importing torch in each child (spawn costs ~20 s on a loaded 2-core machine)
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    # spawn, not fork: forking a process whose torch/OpenMP thread pools already run can deadlock
+    # the child (a hang seen about once in ten runs with fork).
     mp.start_processes(
-        _worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True, start_method=method
+        _worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=True, start_method="spawn"
     )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD))
     for key in ("combine", "parts", "gram"):
