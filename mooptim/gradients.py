@@ -67,8 +67,8 @@ class PerObjectiveGradients:
 
     Attributes:
         gram: ``[K, K]`` Gram matrix of the (reduced) per-objective subspace gradients.
-        vectors: ``[K, d]`` the gradients themselves, or ``None`` when the strategy never holds
-        them.
+        vectors: ``[K, d]`` the gradients themselves, or ``None`` when the strategy never
+            holds them.
     """
 
     gram: torch.Tensor

@@ -58,9 +58,9 @@ class WeightingOutput:
         present: ``[K]`` bool: a loss was given (on some rank).
         losses: ``[K]`` detached loss values of this rank (0 where absent).
         gram: ``[K, K]`` normalised Gram used for the solve (zero rows/columns for inactive
-        objectives).
-        min_norm_sq: λᵀ G λ of the normalised Gram: ‖Σ λ_i g_i / s_i‖², → 0 at a Pareto-stationary
-        point.
+            objectives).
+        min_norm_sq: λᵀ G λ of the normalised Gram: ‖Σ λ_i g_i / s_i‖², → 0 at a
+            Pareto-stationary point.
         result: the solver's result over the active objectives, or ``None`` when fewer than two were
             active (no solve needed).
         num_active: number of active objectives (a Python int).

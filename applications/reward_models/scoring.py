@@ -21,7 +21,7 @@ without length bucketing; results then depend on the batch composition through p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -43,7 +43,7 @@ _PADDINGS = ("bucket", "longest", "max_length")
 
 
 def encode_texts(
-    tokenizer, prompts: Sequence[str], responses: Sequence[str], max_length: int
+    tokenizer: Any, prompts: Sequence[str], responses: Sequence[str], max_length: int
 ) -> list[list[int] | None]:
     """Token ids of each ``(prompt, response)`` with the training truncation policy.
 
@@ -109,7 +109,7 @@ def _model_device(model: nn.Module) -> torch.device:
 
 def score_responses(
     model: nn.Module,
-    tokenizer,
+    tokenizer: Any,
     prompts: Sequence[str],
     responses: Sequence[str],
     batch_size: int = 64,
@@ -126,7 +126,8 @@ def score_responses(
     Args:
         model: a reward model (logits ``[B, 1]``); put in eval mode for the call, then restored.
         tokenizer: its tokenizer (``pad_token_id`` set; ``padding_side`` respected).
-        prompts, responses: equal-length sequences of texts.
+        prompts: the prompts, one per response.
+        responses: the responses to score (same length as ``prompts``).
         batch_size: sequences per forward pass.
         max_length: truncation length (training's policy, via ``encode_prompt_response``).
         device: where to run; default the model's device.
@@ -229,7 +230,7 @@ def score_token_sequences(
 
 def score_pairs(
     model: nn.Module,
-    tokenizer,
+    tokenizer: Any,
     pairs: Sequence[PreferencePair],
     batch_size: int = 32,
     max_length: int = 512,
@@ -248,7 +249,12 @@ def score_pairs(
     Args:
         pairs: the pairs to score. Over-length pairs raise; filter them first with
             ``filter_overlength(pairs, tokenizer, max_length, drops)``, which counts them.
-        Other arguments: as in :func:`score_responses`.
+        batch_size: pairs per forward pass (``2·batch_size`` sequences).
+        max_length: as in :func:`score_responses`.
+        device: as in :func:`score_responses`.
+        padding: as in :func:`score_responses`.
+        pad_to_multiple_of: as in :func:`score_responses`.
+        progress: as in :func:`score_responses`.
 
     Returns:
         ``(r_chosen [N], r_rejected [N])``, float32 on CPU, in the order of ``pairs``.
