@@ -28,7 +28,7 @@ def tiny_backbone(tmp_path_factory):
     cfg = BertConfig(
         vocab_size=tok.vocab_size,
         hidden_size=32,
-        num_hidden_layers=1,
+        num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
     )
