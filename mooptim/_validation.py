@@ -123,14 +123,15 @@ def validate_gram_host(gram: np.ndarray, tol: float) -> np.ndarray:
         raise ValueError("gram contains NaN or Inf")
     k = gram.shape[0]
     scale = float(np.abs(np.diagonal(gram)).max()) or 1.0
-    asym = float(np.abs(gram - gram.T).max())
+    diff = gram - gram.T
+    asym = float(diff.max())  # diff is antisymmetric: max(diff) = max|diff|
     if asym > tol * scale:
         raise ValueError(
             f"gram is not symmetric: max |G - G^T| / max|G_ii| = {asym / scale:.3g} > "
             f"tol = {tol:.3g}"
         )
     g = 0.5 * (gram + gram.T)
-    shifted = g / scale
+    shifted = g * (1.0 / scale)
     shifted.flat[:: k + 1] += tol * k
     try:  # λ_min ≥ −K·tol ⇔ the shifted matrix is positive definite; eigvalsh is 3× slower
         np.linalg.cholesky(shifted)

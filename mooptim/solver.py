@@ -200,10 +200,10 @@ class MinNormSolver:
         return MinNormResult(
             weights=weights,
             min_norm_sq=min_norm_sq,
-            iterations=torch.tensor(iters, dtype=torch.int64),
+            iterations=torch.scalar_tensor(iters, dtype=torch.int64),
             kkt_residual=kkt_residual,
             duality_gap=duality_gap,
-            converged=torch.tensor(ok),
+            converged=torch.scalar_tensor(ok, dtype=torch.bool),
         )
 
     def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
