@@ -37,6 +37,7 @@ __all__ = [
     "score_pairs",
     "score_responses",
     "score_token_sequences",
+    "tokenizer_padding",
 ]
 
 _PADDINGS = ("bucket", "longest", "max_length")
@@ -85,6 +86,17 @@ def length_buckets(
         else:
             batches.append((t, [i]))
     return batches
+
+
+def tokenizer_padding(tokenizer: Any) -> tuple[int, bool]:
+    """``(pad_token_id, left_padding)`` of a tokenizer, as every scorer pads.
+
+    Raises:
+        ValueError: the tokenizer has no pad token.
+    """
+    if tokenizer.pad_token_id is None:
+        raise ValueError("tokenizer has no pad token; set tokenizer.pad_token first")
+    return tokenizer.pad_token_id, getattr(tokenizer, "padding_side", "right") == "left"
 
 
 def _pad(
@@ -142,8 +154,7 @@ def score_responses(
             ``data.collate.filter_overlength``, which counts the drops), bad arguments, or a
             tokenizer without a pad token.
     """
-    if tokenizer.pad_token_id is None:
-        raise ValueError("tokenizer has no pad token; set tokenizer.pad_token first")
+    pad_token_id, left_padding = tokenizer_padding(tokenizer)
     encoded = encode_texts(tokenizer, prompts, responses, max_length)
     bad = [i for i, e in enumerate(encoded) if e is None]
     if bad:
@@ -154,8 +165,8 @@ def score_responses(
     return score_token_sequences(
         model,
         encoded,  # type: ignore[arg-type]
-        pad_token_id=tokenizer.pad_token_id,
-        left_padding=getattr(tokenizer, "padding_side", "right") == "left",
+        pad_token_id=pad_token_id,
+        left_padding=left_padding,
         batch_size=batch_size,
         max_length=max_length,
         device=device,

@@ -158,3 +158,14 @@ def test_empty_input(tiny_rm):
     model, tok = tiny_rm
     c, r = score_pairs(model, tok, [], progress=False)
     assert c.shape == (0,) and r.shape == (0,)
+
+
+def test_tokenizer_padding_reads_pad_id_and_side_and_rejects_missing_pad():
+    from types import SimpleNamespace
+
+    from applications.reward_models.scoring import tokenizer_padding
+
+    assert tokenizer_padding(SimpleNamespace(pad_token_id=3, padding_side="left")) == (3, True)
+    assert tokenizer_padding(SimpleNamespace(pad_token_id=0, padding_side="right")) == (0, False)
+    with pytest.raises(ValueError, match="no pad token"):
+        tokenizer_padding(SimpleNamespace(pad_token_id=None, padding_side="right"))

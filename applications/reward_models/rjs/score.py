@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
-from applications.reward_models.scoring import score_token_sequences
+from applications.reward_models.scoring import score_token_sequences, tokenizer_padding
 
 EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
 
@@ -78,13 +78,12 @@ def score_texts(
             encode(tokenizer, p, r, max_length) for p, r in zip(prompts, responses, strict=True)
         ]
     kept = [i for i, e in enumerate(encoded) if e is not None]
-    if tokenizer.pad_token_id is None:
-        raise ValueError("tokenizer has no pad token; set tokenizer.pad_token first")
+    pad_token_id, left_padding = tokenizer_padding(tokenizer)
     rewards = score_token_sequences(
         model,
         [encoded[i] for i in kept],  # type: ignore[misc]
-        pad_token_id=tokenizer.pad_token_id,
-        left_padding=getattr(tokenizer, "padding_side", "right") == "left",
+        pad_token_id=pad_token_id,
+        left_padding=left_padding,
         batch_size=batch_size,
         max_length=max_length,
     ).tolist()
