@@ -51,15 +51,6 @@ def min_norm_2(gram: Tensor) -> Tensor:
     return torch.stack([lam0, 1 - lam0], dim=-1)
 
 
-def min_norm_2_host(gram: np.ndarray) -> np.ndarray:
-    """numpy twin of :func:`min_norm_2` for one ``[2, 2]`` problem."""
-    a, b, c = gram[0, 0], gram[1, 1], gram[0, 1]
-    den = a + b - 2 * c
-    tie = 1.0 if a < b else 0.0 if a > b else 0.5
-    lam0 = min(max((b - c) / den, 0.0), 1.0) if den > _SAME_2 * (a + b) else tie
-    return np.array([lam0, 1.0 - lam0])
-
-
 def _affine_minimizer(gram_plus_one: Tensor, support: Tensor) -> Tensor:
     """``α ∝ (G_SS + 11ᵀ)⁻¹ 1_S`` normalised to ``Σα = 1``, zero off the support. ``[B, K]``.
 
@@ -263,13 +254,13 @@ def wolfe_min_norm_single(
             alpha = np.array([gp1[b, b] - m12, gp1[a, a] - m12])
             alpha /= alpha.sum()
         else:
-            alpha = np.linalg.solve(gp1[support][:, support], ones[:m])
+            alpha = np.linalg.solve(gp1.take(support, 0).take(support, 1), ones[:m])
             alpha /= alpha.sum()
         if alpha.min() > 0:
             lam = np.zeros(k)
             lam[support] = alpha
             w = gram @ lam
-            j = int(np.argmin(w))
+            j = int(w.argmin())
             if lam @ w - w[j] <= tol or lam[j] > 0:
                 return lam, it, True
             support = np.append(support, j)

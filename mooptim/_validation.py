@@ -8,11 +8,14 @@ symmetry, eigenvalues) cost one host sync each; ``MinNormSolver(check_input=Fals
 from __future__ import annotations
 
 import math
+from itertools import chain
+from operator import sub
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from mooptim._exact_small import cholesky_rows
 from mooptim._result import gram_scale
 
 
@@ -145,6 +148,55 @@ def validate_gram_host(gram: np.ndarray, tol: float) -> np.ndarray:
             f"< -{tol * k:.3g}"
         )
     return g
+
+
+def validate_gram_rows(rows: list[list[float]], tol: float) -> tuple[list[list[float]], float]:
+    """Plain-float twin of :func:`validate_gram_host` for one Gram given as rows (same messages).
+
+    Returns:
+        ``(rows, s)``: the rows symmetrised (the input itself when it is exactly symmetric, the
+        common case for ``J Jᵀ``) and ``s = max_i |G_ii|``.
+
+    Raises:
+        ValueError: NaN/Inf, asymmetry or a negative eigenvalue beyond ``tol`` (relative to
+            ``s``).
+    """
+    # A finite sum proves every entry finite; an infinite one may still be an overflow.
+    finite_sum = math.isfinite(sum(map(sum, rows)))
+    if not finite_sum and not all(map(math.isfinite, chain.from_iterable(rows))):
+        raise ValueError("gram contains NaN or Inf")
+    k = len(rows)
+    scale = max(abs(rows[i][i]) for i in range(k))
+    rows = symmetrize_rows(rows, tol * (scale or 1.0))
+    if cholesky_rows(rows, tol * k * scale) is None:
+        # λ_min ≥ −K·tol ⇔ the shifted matrix is positive definite; eigvalsh only for the message.
+        lam_min = float(np.linalg.eigvalsh(np.array(rows) / (scale or 1.0))[0])
+        if lam_min < -tol * k:
+            raise ValueError(
+                "gram is not positive semidefinite: smallest eigenvalue / max|G_ii| = "
+                f"{lam_min:.3g} < -{tol * k:.3g}"
+            )
+    return rows, scale
+
+
+def symmetrize_rows(rows: list[list[float]], max_asymmetry: float = math.inf) -> list[list[float]]:
+    """``(G + Gᵀ)/2`` of a Gram given as rows; the input itself when exactly symmetric.
+
+    Raises:
+        ValueError: ``max |G − Gᵀ| > max_asymmetry``.
+    """
+    cols = list(zip(*rows, strict=True))
+    if all(map(tuple.__eq__, map(tuple, rows), cols)):
+        return rows
+    asym = max(map(abs, map(sub, chain.from_iterable(rows), chain.from_iterable(cols))))
+    if asym > max_asymmetry:
+        scale = max(abs(rows[i][i]) for i in range(len(rows))) or 1.0
+        raise ValueError(
+            f"gram is not symmetric: max |G - G^T| / max|G_ii| = {asym / scale:.3g} > "
+            f"tol = {max_asymmetry / scale:.3g}"
+        )
+    pairs = zip(rows, cols, strict=True)
+    return [[0.5 * (a + b) for a, b in zip(r, c, strict=True)] for r, c in pairs]
 
 
 def validate_vectors(vectors: Tensor, *, check_values: bool = True) -> Tensor:

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from mooptim._cvxpy import cvxpy_min_norm
-from mooptim._exact import min_norm_2, min_norm_2_host, wolfe_min_norm, wolfe_min_norm_single
+from mooptim._exact import min_norm_2, wolfe_min_norm, wolfe_min_norm_single
+from mooptim._exact_small import kkt_certificate_rows, min_norm_2_rows, wolfe_min_norm_rows
 from mooptim._frank_wolfe import frank_wolfe_min_norm
 from mooptim._projected_gradient import projected_gradient_min_norm
 from mooptim._result import (
@@ -29,14 +30,19 @@ from mooptim._result import (
 from mooptim._validation import (
     check_gram_shape,
     default_tolerance,
+    symmetrize_rows,
     validate_gram,
     validate_gram_host,
+    validate_gram_rows,
     validate_vectors,
     validate_warm_start,
 )
 
 Method = Literal["exact", "frank_wolfe", "projected_gradient", "cvxpy"]
 METHODS: tuple[str, ...] = ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
+# One CPU problem with at most this many objectives is solved in plain Python floats (cheaper than
+# numpy below it, measured in benchmarks/solvers.py); larger ones with numpy.
+SMALL_K = 12
 _DEFAULT_TOL = {"exact": 1e-12, "frank_wolfe": 1e-6, "projected_gradient": 1e-6, "cvxpy": 1e-8}
 
 
@@ -127,7 +133,15 @@ class MinNormSolver:
             ValueError: bad shape, K = 0, NaN/Inf, asymmetric or indefinite Gram (beyond
                 ``input_tol``), or a warm start of the wrong shape / off the simplex.
         """
-        check_gram_shape(gram)
+        k = check_gram_shape(gram)
+        if self._use_host(gram) and k <= SMALL_K:
+            rows = gram.detach().tolist()
+            if self.check_input:
+                rows, scale = validate_gram_rows(rows, self._input_tol(gram.dtype))
+            else:
+                rows = symmetrize_rows(rows)
+                scale = max(abs(rows[i][i]) for i in range(k))
+            return self._solve_rows(rows, scale, warm_start, gram.dtype)
         if self._use_host(gram):
             g = gram.detach().to(torch.float64).numpy()
             if self.check_input:
@@ -154,6 +168,10 @@ class MinNormSolver:
         if self.check_input and not bool(torch.isfinite(g).all()):
             raise ValueError("vectors are too large: their Gram matrix overflows float64")
         if self._use_host(vectors):
+            if g.shape[-1] <= SMALL_K:
+                rows = g.tolist()
+                scale = max(rows[i][i] for i in range(len(rows)))
+                return self._solve_rows(rows, scale, warm_start, vectors.dtype)
             return self._solve_host(g.numpy(), warm_start, vectors.dtype)
         return self._solve(g, warm_start, vectors.dtype)
 
@@ -161,50 +179,88 @@ class MinNormSolver:
         return default_tolerance(dtype) if self.input_tol is None else float(self.input_tol)
 
     def _use_host(self, x: Tensor) -> bool:
-        # One CPU problem: numpy on the support beats batched torch masks (dispatch-bound).
+        # One CPU problem: plain floats or numpy on the support beat batched torch masks.
         return self.method == "exact" and x.dim() == 2 and x.device.type == "cpu"
+
+    def _host_warm_start(self, warm_start: Tensor | None, k: int) -> Tensor | None:
+        if warm_start is not None:
+            return validate_warm_start(warm_start.cpu(), torch.Size([]), k)
+        if self._previous is not None and self._previous.shape == (k,):
+            return self._previous.cpu()
+        return None
+
+    def _solve_rows(
+        self, rows: list[list[float]], scale: float, warm_start: Tensor | None, dtype: torch.dtype
+    ) -> MinNormResult:
+        """One small CPU problem in plain floats (see :mod:`mooptim._exact_small`)."""
+        k = len(rows)
+        warm = self._host_warm_start(warm_start, k)
+        iters, ok = 0, True
+        if scale == 0:
+            support, coef = list(range(k)), [1.0 / k] * k
+        elif k == 1:
+            support, coef = [0], [1.0]
+        elif k == 2:
+            support, coef, iters = [0, 1], min_norm_2_rows(rows), 1
+        else:
+            support, coef, iters, ok = wolfe_min_norm_rows(
+                rows,
+                scale,
+                None if warm is None else warm.tolist(),
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+        certificate = kkt_certificate_rows(rows, support, coef, scale or 1.0)
+        lam = [0.0] * k
+        for s, c in zip(support, coef, strict=True):
+            lam[s] = c
+        return self._host_result(lam, certificate, iters, ok, dtype)
+
+    def _host_result(
+        self,
+        lam: list[float],
+        certificate: tuple[float, float, float],
+        iters: int,
+        ok: bool,
+        dtype: torch.dtype,
+    ) -> MinNormResult:
+        """The result of one host problem; ``certificate`` is ``(f, duality_gap, kkt_residual)``.
+
+        Every field is made by the same ``torch.tensor`` call: after other work has evicted the
+        caches, one code path is much cheaper than a slice, an unbind and a cast (measured).
+        """
+        f, gap, residual = certificate
+        weights = torch.tensor(lam, dtype=dtype)
+        if self.stateful:
+            self._previous = torch.tensor(lam, dtype=torch.float64)
+        return MinNormResult(
+            weights=weights,
+            min_norm_sq=torch.tensor(f, dtype=dtype),
+            iterations=torch.tensor(iters),
+            kkt_residual=torch.tensor(residual, dtype=dtype),
+            duality_gap=torch.tensor(gap, dtype=dtype),
+            converged=torch.tensor(ok),
+        )
 
     def _solve_host(
         self, g: np.ndarray, warm_start: Tensor | None, dtype: torch.dtype
     ) -> MinNormResult:
+        """One larger CPU problem with numpy (the corral solves dominate; see SMALL_K)."""
         k = g.shape[0]
-        warm = None
-        if warm_start is not None:
-            warm = validate_warm_start(warm_start.cpu(), torch.Size([]), k).numpy()
-        elif self._previous is not None and self._previous.shape == (k,):
-            warm = self._previous.cpu().numpy()
+        warm = self._host_warm_start(warm_start, k)
         raw_scale = float(np.abs(np.diagonal(g)).max())
         gn = g / (raw_scale or 1.0)
         iters, ok = 0, True
         if raw_scale == 0:
             lam = np.full(k, 1.0 / k)
-        elif k == 1:
-            lam = np.ones(1)
-        elif k == 2:
-            lam, iters = min_norm_2_host(gn), 1
         else:
-            lam, iters, ok = wolfe_min_norm_single(gn, warm, tol=self.tol, max_iter=self.max_iter)
+            lam, iters, ok = wolfe_min_norm_single(
+                gn, None if warm is None else warm.numpy(), tol=self.tol, max_iter=self.max_iter
+            )
         lam = project_to_simplex_safe_host(lam)
         f, gap, residual = kkt_certificate_host(gn, lam)
-        # One host→tensor conversion for all floats; the fields are views of it.
-        packed = np.empty(k + 3)
-        packed[:k] = lam
-        packed[k:] = (f * raw_scale, residual, gap * raw_scale)
-        out = torch.from_numpy(packed)
-        if dtype != torch.float64:
-            out = out.to(dtype)
-        weights, scalars = out[:k], out[k:]
-        if self.stateful:
-            self._previous = weights.to(torch.float64)
-        min_norm_sq, kkt_residual, duality_gap = scalars.unbind()
-        return MinNormResult(
-            weights=weights,
-            min_norm_sq=min_norm_sq,
-            iterations=torch.scalar_tensor(iters, dtype=torch.int64),
-            kkt_residual=kkt_residual,
-            duality_gap=duality_gap,
-            converged=torch.scalar_tensor(ok, dtype=torch.bool),
-        )
+        certificate = (f * raw_scale, gap * raw_scale, residual)
+        return self._host_result(lam.tolist(), certificate, iters, ok, dtype)
 
     def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
         batch_shape, k = g.shape[:-2], g.shape[-1]
