@@ -9,8 +9,14 @@ import torch
 from mooptim.subspace import Subspace
 
 
-def _check_structure(index: int, loss: object) -> torch.Tensor:
-    """Raise unless ``loss`` is a scalar tensor with a graph; return it."""
+def check_structure(index: int, loss: object) -> None:
+    """Raise unless ``loss`` is a scalar tensor with a graph (no host sync; finiteness is checked
+    with the step's one host read).
+
+    Raises:
+        TypeError: not a tensor.
+        ValueError: not a scalar, or no graph (``requires_grad`` False).
+    """
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"loss of objective {index} is {type(loss).__name__}, not a tensor or None")
     if loss.numel() != 1:
@@ -21,37 +27,18 @@ def _check_structure(index: int, loss: object) -> torch.Tensor:
         raise ValueError(
             f"loss of objective {index} does not require grad (computed under no_grad or detached?)"
         )
-    return loss
 
 
-def check_loss(index: int, loss: object) -> None:
-    """Raise ``TypeError``/``ValueError`` naming objective ``index`` unless ``loss`` is usable.
-
-    Raises:
-        TypeError: not a tensor.
-        ValueError: not a scalar, no graph (``requires_grad`` False), or not finite.
-    """
-    value = _check_structure(index, loss).detach()
-    if not torch.isfinite(value).all():
-        raise ValueError(f"loss of objective {index} is not finite ({value.reshape(()).item()})")
+def check_structures(losses: Sequence[torch.Tensor | None]) -> None:
+    """:func:`check_structure` for every present loss."""
+    for i, loss in enumerate(losses):
+        if loss is not None:
+            check_structure(i, loss)
 
 
-def check_losses(losses: Sequence[torch.Tensor | None]) -> None:
-    """Check every present loss; finiteness is checked with a single host sync for all of them.
-
-    Raises:
-        TypeError: a present loss is not a tensor.
-        ValueError: a present loss is not a scalar, has no graph, or is not finite (naming it).
-    """
-    present = [(i, _check_structure(i, loss)) for i, loss in enumerate(losses) if loss is not None]
-    if not present:
-        return
-    values = torch.stack([loss.detach().reshape(()).to(torch.float64) for _, loss in present])
-    finite = torch.isfinite(values)
-    if not bool(finite.all()):
-        bad = int((~finite).nonzero()[0, 0])
-        i = present[bad][0]
-        raise ValueError(f"loss of objective {i} is not finite ({values[bad].item()})")
+def flags_on(flags: list[bool], device: torch.device) -> torch.Tensor:
+    """``[K]`` bool tensor on ``device``; the host-to-device copy does not wait for the device."""
+    return torch.tensor(flags, dtype=torch.bool).to(device, non_blocking=True)
 
 
 def extra_params(subspace: Subspace, params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
@@ -63,12 +50,6 @@ def extra_params(subspace: Subspace, params: Iterable[torch.Tensor]) -> list[tor
             own.add(id(p))
             out.append(p)
     return out
-
-
-def split_like(vector: torch.Tensor, params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Views of a flat vector shaped like each of ``params``, in order."""
-    sizes = [p.numel() for p in params]
-    return [c.reshape(p.shape) for c, p in zip(torch.split(vector, sizes), params, strict=True)]
 
 
 def loss_vector(losses: Sequence[torch.Tensor | None], device: torch.device) -> torch.Tensor:
@@ -92,15 +73,31 @@ def weighted_sum(
     return (weights[present].to(stacked.dtype) * stacked).sum()
 
 
-def add_to_grads(direction: torch.Tensor, params: Sequence[torch.Tensor]) -> None:
-    """``p.grad += direction[slice of p]`` for each of ``params`` (flat, in order).
+def add_weighted_rows(
+    coeffs: torch.Tensor, vectors: torch.Tensor, params: Sequence[torch.Tensor]
+) -> None:
+    """``p.grad += Σ_i coeffs[i] · vectors[i, slice of p]`` for each of ``params`` (flat, in order).
 
-    A parameter without ``.grad`` gets a view of ``direction`` (no copy), so ``direction`` must be
-    a fresh tensor the caller does not reuse.
+    One ``[1, K] × [K, n_p]`` product per parameter, written straight into its gradient: into a
+    new tensor when ``p.grad`` is ``None`` (as an ordinary backward allocates it), accumulated in
+    place otherwise. Never materialises the ``[D]`` direction as one block (a fresh allocation of
+    that size costs page faults on CPU every step).
     """
-    for p, g in zip(params, split_like(direction, params), strict=True):
-        g = g.to(p.dtype)  # no-op unless the parameters mix dtypes
-        if p.grad is None:
-            p.grad = g
+    lam = coeffs.reshape(1, -1)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        block = vectors[:, offset : offset + n]
+        offset += n
+        grad = p.grad
+        same = p.dtype == vectors.dtype and p.device == vectors.device
+        if grad is None and same:
+            grad = torch.empty(p.shape, dtype=p.dtype, device=p.device)
+            torch.mm(lam, block, out=grad.view(1, n))
+            p.grad = grad
+        elif grad is None:
+            p.grad = (lam @ block).reshape(p.shape).to(device=p.device, dtype=p.dtype)
+        elif same and grad.dtype == vectors.dtype and grad.is_contiguous():
+            grad.view(1, n).addmm_(lam, block)
         else:
-            p.grad.add_(g)
+            grad.add_((lam @ block).reshape(p.shape).to(device=grad.device, dtype=grad.dtype))

@@ -214,13 +214,16 @@ class DisjointParts:
     For part i the closure runs that part's forward and returns L_i; ``torch.autograd.grad`` gives
     its gradient over the subspace and any extra parameters, copied into row i of a ``[K, d +
     d_extra]`` buffer and the part's graph is freed at once. After the solve the weighting step sets
-    ``.grad += Σ λ_i g_i`` — the exact gradient of Σ λ_i L_i with no second backward.
+    ``.grad += Σ λ_i g_i`` — the exact gradient of Σ λ_i L_i with no second backward — with one
+    ``[1, K] × [K, n_p]`` product per parameter written straight into its ``.grad``.
 
     Time: K forward+backward passes over 1/K of the batch each (≈ one ordinary forward+backward of
-    the whole batch, less the efficiency lost to smaller batches), K gradient copies and one
-    ``[K]×[K, D]`` product. Memory: K·D gradient copies (D = subspace plus extra parameters) and one
-    part's activations at a time (lower peak than a full-batch step). Use it for the full-model (or
-    large) subspace when each objective has its own data, e.g. balanced per-dataset batches.
+    the whole batch, less the efficiency lost to smaller batches), K gradient copies, the Gram
+    (one pass over the ``[K, D]`` buffer) and the weighted sum (another pass). Nothing in it waits
+    for the device: the parts queue back to back on an accelerator. Memory: K·D gradient copies
+    (D = subspace plus extra parameters) and one part's activations at a time (lower peak than a
+    full-batch step). Use it for the full-model (or large) subspace when each objective has its own
+    data, e.g. balanced per-dataset batches.
 
     The ``[K, D]`` buffer is a workspace kept between calls (allocating it every step costs page
     faults and a zero fill, measured ≈ 20% of a small transformer's CPU step); it is freed with
@@ -243,8 +246,10 @@ class DisjointParts:
 
         Without distribution the returned matrix is a workspace reused by the next call.
 
-        ``check(i, loss)`` validates each returned loss before its backward (the weighting step
-        passes its scalar/finite checks there).
+        ``check(i, loss)`` validates each returned loss before its backward. The weighting step
+        passes its type/shape/graph check there, which needs no host sync, and checks finiteness
+        once for all parts after they ran; a check that reads values (e.g. ``bool(isfinite)``)
+        would make every part wait for the device.
         """
         vectors = self._workspace(len(closures), params)
         losses: list[torch.Tensor | None] = []

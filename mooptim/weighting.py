@@ -28,10 +28,11 @@ import torch
 from mooptim._active_solve import solve_active
 from mooptim._ema import ema_update
 from mooptim._weighting_checks import (
-    add_to_grads,
-    check_loss,
-    check_losses,
+    add_weighted_rows,
+    check_structure,
+    check_structures,
     extra_params,
+    flags_on,
     loss_vector,
     weighted_sum,
 )
@@ -189,7 +190,7 @@ class MinNormWeighting:
                 "the DisjointParts strategy takes closures: call backward_parts(closures)"
             )
         losses = self._check_count(list(losses), "losses")
-        check_losses(losses)
+        check_structures(losses)
         averager = self._averager(losses)
         grads = self.strategy.compute(losses, self.subspace, averager)
         values = self._loss_values(losses, averager)
@@ -217,9 +218,9 @@ class MinNormWeighting:
             raise ValueError(
                 f"vectors have shape {tuple(vectors.shape)}; expected [{len(losses)}, d]"
             )
-        check_losses(losses)
+        check_structures(losses)
         averager = self._averager(losses)
-        present = torch.tensor([loss is not None for loss in losses], device=vectors.device)
+        present = flags_on([loss is not None for loss in losses], vectors.device)
         local = torch.where(present[:, None], vectors.detach(), torch.zeros_like(vectors))
         local = averager(local)
         values = self._loss_values(losses, averager)
@@ -240,18 +241,29 @@ class MinNormWeighting:
         No further backward is needed: call ``optimizer.step()``. Under torch.distributed the part
         gradients are averaged here, so run the closures on the unwrapped module or inside DDP's
         ``no_sync()``. With no active objective no ``.grad`` is touched.
+
+        Each loss's type, shape and graph are checked as its closure returns; finiteness is checked
+        once, after all parts ran, in the host read that also fetches the active objectives (the
+        step's first; the solve needs the Gram on the host anyway), so on an accelerator the parts
+        queue without waiting for each other. A failed check leaves ``.grad`` and the step's state
+        (EMA, warm start, step count) untouched.
+
+        Raises:
+            TypeError: a closure returned something other than a tensor or ``None``.
+            ValueError: wrong number of closures, a non-scalar, graph-less or non-finite loss, or
+                a non-finite gradient (each naming the objective index).
         """
         closures = self._check_count(list(closures), "closures")
         extra = [] if params is None else extra_params(self.subspace, params)
         all_params = list(self.subspace.params) + extra
         strategy = self.strategy if isinstance(self.strategy, DisjointParts) else self._parts
-        present_local = torch.ones(len(closures), dtype=torch.bool)
+        present_local = [True] * len(closures)
         holder: dict[str, ObjectiveAverager] = {}
 
         def reduce(t: torch.Tensor) -> torch.Tensor:
             # presence is only known after the closures ran; the averager is built then
             holder["avg"] = ObjectiveAverager(
-                present_local.to(t.device), self._distributed(), self.process_group
+                flags_on(present_local, t.device), self._distributed(), self.process_group
             )
             return holder["avg"](t)
 
@@ -264,7 +276,7 @@ class MinNormWeighting:
             return wrapped
 
         losses, vectors = strategy.compute_parts(
-            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check_loss
+            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check_structure
         )
         averager = holder["avg"]
         n = self.subspace.numel
@@ -273,7 +285,7 @@ class MinNormWeighting:
         weights, out = self._solve(gram_matrix(sub), sub, values, averager, losses)
         scale = self._loss_scale(out["num_active"])
         if out["num_active"] > 0:
-            add_to_grads((weights.to(vectors.dtype) * scale) @ vectors, all_params)
+            add_weighted_rows(weights.to(vectors.dtype) * scale, vectors, all_params)
         total = weighted_sum(losses, weights)  # the losses are detached here
         if total is None:
             total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
@@ -347,7 +359,7 @@ class MinNormWeighting:
 
     def _averager(self, losses: Sequence[torch.Tensor | None]) -> ObjectiveAverager:
         device = self.subspace.params[0].device
-        present = torch.tensor([loss is not None for loss in losses], device=device)
+        present = flags_on([loss is not None for loss in losses], device)
         return ObjectiveAverager(present, self._distributed(), self.process_group)
 
     def _loss_values(
@@ -378,21 +390,33 @@ class MinNormWeighting:
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         k = gram.shape[0]
         sq_norms = torch.diagonal(gram)
+        finite = torch.isfinite(sq_norms)
         # activity is judged on this step's (rank-averaged) gradient, not on the EMA
         nonzero = (sq_norms > 0) & (sq_norms > self.zero_grad_tol * sq_norms.max())
         active_t = averager.present_anywhere.to(nonzero.device) & nonzero
+        ema = ema_seen = None
         if self.ema_alpha is not None and vectors is not None:
-            self._ema, self._ema_seen = ema_update(
+            # computed aside, committed only once the checks below pass
+            ema, ema_seen = ema_update(
                 self._ema, self._ema_seen, vectors.detach(), active_t, self.ema_alpha
             )
-            self._ema_source = source
-            gram = gram_matrix(self._ema)
+            gram = gram_matrix(ema)
             sq_norms = torch.diagonal(gram)
-        flags = torch.cat([active_t, torch.isfinite(sq_norms)]).tolist()  # the one host sync
+            finite = finite & torch.isfinite(sq_norms)
+        # this rank's loss values (0 where absent) and their finiteness; the losses' types, shapes
+        # and graphs were checked on entry, without a host sync
+        local_values = loss_vector(local_losses, values.device)
+        checks = [active_t, finite, torch.isfinite(local_values)]
+        flags = torch.cat([c.to(active_t.device) for c in checks]).tolist()  # the first host read
         active = flags[:k]
-        if not all(flags[k:]):
-            bad = flags[k:].index(False)
+        if not all(flags[2 * k :]):
+            bad = flags[2 * k :].index(False)
+            raise ValueError(f"loss of objective {bad} is not finite ({local_values[bad].item()})")
+        if not all(flags[k : 2 * k]):
+            bad = flags[k : 2 * k].index(False)
             raise ValueError(f"the gradient of objective {bad} is not finite")
+        if ema is not None:
+            self._ema, self._ema_seen, self._ema_source = ema, ema_seen, source
         idx = [i for i in range(k) if active[i]]
         self.step += 1
         warm = self._warm_start(idx, gram) if len(idx) > 1 else None
@@ -407,7 +431,7 @@ class MinNormWeighting:
             "weights": weights.detach(),
             "active": torch.tensor(active, device=weights.device),
             "present": present,
-            "losses": loss_vector(local_losses, values.device),
+            "losses": local_values,
             "gram": used.detach(),
             "min_norm_sq": min_norm_sq.detach(),
             "result": result,

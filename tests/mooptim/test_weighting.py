@@ -7,8 +7,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from mooptim._ema import ema_update
+from mooptim._weighting_checks import add_weighted_rows
 from mooptim.gradients import DisjointParts, GramAccumulation
 from mooptim.normalizers import L2Normalization
 from mooptim.solver import MinNormSolver
@@ -297,3 +299,93 @@ def test_combine_vectors_uses_caller_supplied_gradients() -> None:
     weighting(model, ema_alpha=0.5).load_state_dict(state)  # width is not the subspace's: fine
     with pytest.raises(ValueError, match="expected"):
         w.combine_vectors(vectors[:2], losses)
+
+
+class _ValueReads(TorchDispatchMode):
+    """Logs every op that reads a tensor's value on the host (``.item()``, ``bool()``)."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.log.append("read")
+        return func(*args, **(kwargs or {}))
+
+
+def test_backward_parts_checks_finiteness_once_after_all_parts() -> None:
+    model, xs, ys = setup(3)
+    w = weighting(model, ema_alpha=0.5)
+    log: list[str] = []
+
+    def part(i: int, poison: bool = False):
+        def closure() -> torch.Tensor:
+            log.append(f"start {i}")
+            loss = ((model(xs[i]) - ys[i]) ** 2).mean()
+            log.append(f"end {i}")
+            return loss * float("nan") if poison else loss
+
+        return closure
+
+    with _ValueReads(log):
+        w.backward_parts([part(0), part(1), part(2)])
+    parts = log[log.index("start 0") : log.index("end 2")]
+    assert "read" not in parts, f"a host sync between the parts: {log}"
+    state = w.state_dict()
+    model.zero_grad(set_to_none=True)
+    log.clear()
+    with pytest.raises(ValueError, match=r"loss of objective 1 is not finite \(nan\)"):
+        w.backward_parts([part(0), part(1, poison=True), part(2)])
+    assert "start 2" in log  # checked after all parts ran...
+    assert all(p.grad is None for p in model.parameters())  # ...but before .grad is touched
+    after = w.state_dict()  # and before the state changes
+    assert after["step"] == state["step"] == 1
+    torch.testing.assert_close(after["ema"], state["ema"], rtol=0, atol=0)
+    torch.testing.assert_close(after["weights"], state["weights"], rtol=0, atol=0)
+
+
+def test_non_finite_gradient_names_the_objective_and_keeps_the_state() -> None:
+    model, xs, ys = setup(4)
+    w = weighting(model, ema_alpha=0.5)
+    w.combine(losses_of(model, xs, ys))
+    state = w.state_dict()
+    losses = losses_of(model, xs, ys)
+    out = model(xs[2])
+    # value 0, gradient 0 · ∞ = nan (sqrt at 0)
+    losses[2] = torch.sqrt(((out - out.detach()) ** 2).sum())
+    with pytest.raises(ValueError, match="gradient of objective 2 is not finite"):
+        w.combine(losses)
+    after = w.state_dict()
+    assert after["step"] == state["step"]
+    torch.testing.assert_close(after["ema"], state["ema"], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="loss of objective 0 is not finite"):
+        weighting(model).combine_vectors(
+            torch.ones(3, 4), [losses[0] + float("inf"), losses[1], None]
+        )
+
+
+@pytest.mark.parametrize("existing", ["none", "contiguous", "transposed"])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_weighted_rows_are_written_into_grad_like_backward(existing: str, mixed: bool) -> None:
+    torch.manual_seed(5)
+    params = [
+        torch.randn(3, 4, dtype=torch.float64, requires_grad=True),
+        torch.randn(4, dtype=torch.float32 if mixed else torch.float64, requires_grad=True),
+        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+    ]
+    vectors = torch.randn(3, sum(p.numel() for p in params), dtype=torch.float64)
+    coeffs = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
+    before = []
+    for p in params:
+        if existing == "none":
+            before.append(torch.zeros_like(p))
+            continue
+        g = torch.randn(p.shape[::-1], dtype=p.dtype)
+        p.grad = g.T if existing == "transposed" and p.dim() == 2 else g.reshape(p.shape)
+        before.append(p.grad.clone())
+    direction = (coeffs @ vectors).split([p.numel() for p in params])
+    add_weighted_rows(coeffs, vectors, params)
+    for p, b, d in zip(params, before, direction, strict=True):
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype
+        torch.testing.assert_close(p.grad, b + d.reshape(p.shape).to(p.dtype))
