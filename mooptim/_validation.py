@@ -150,12 +150,17 @@ def validate_gram_host(gram: np.ndarray, tol: float) -> np.ndarray:
     return g
 
 
-def validate_gram_rows(rows: list[list[float]], tol: float) -> tuple[list[list[float]], float]:
+def diagonal_scale(rows: list[list[float]]) -> float:
+    """``s = max_i |G_ii|`` of a Gram given as rows (0 for a zero Gram)."""
+    return max(abs(rows[i][i]) for i in range(len(rows)))
+
+
+def validate_gram_rows(rows: list[list[float]], tol: float) -> list[list[float]]:
     """Plain-float twin of :func:`validate_gram_host` for one Gram given as rows (same messages).
 
     Returns:
-        ``(rows, s)``: the rows symmetrised (the input itself when it is exactly symmetric, the
-        common case for ``J Jᵀ``) and ``s = max_i |G_ii|``.
+        The rows symmetrised (the input itself when it is exactly symmetric, the common case for
+        ``J Jᵀ``).
 
     Raises:
         ValueError: NaN/Inf, asymmetry or a negative eigenvalue beyond ``tol`` (relative to
@@ -166,7 +171,7 @@ def validate_gram_rows(rows: list[list[float]], tol: float) -> tuple[list[list[f
     if not finite_sum and not all(map(math.isfinite, chain.from_iterable(rows))):
         raise ValueError("gram contains NaN or Inf")
     k = len(rows)
-    scale = max(abs(rows[i][i]) for i in range(k))
+    scale = diagonal_scale(rows)
     rows = symmetrize_rows(rows, tol * (scale or 1.0))
     if cholesky_rows(rows, tol * k * scale) is None:
         # λ_min ≥ −K·tol ⇔ the shifted matrix is positive definite; eigvalsh only for the message.
@@ -176,7 +181,7 @@ def validate_gram_rows(rows: list[list[float]], tol: float) -> tuple[list[list[f
                 "gram is not positive semidefinite: smallest eigenvalue / max|G_ii| = "
                 f"{lam_min:.3g} < -{tol * k:.3g}"
             )
-    return rows, scale
+    return rows
 
 
 def symmetrize_rows(rows: list[list[float]], max_asymmetry: float = math.inf) -> list[list[float]]:
@@ -190,7 +195,7 @@ def symmetrize_rows(rows: list[list[float]], max_asymmetry: float = math.inf) ->
         return rows
     asym = max(map(abs, map(sub, chain.from_iterable(rows), chain.from_iterable(cols))))
     if asym > max_asymmetry:
-        scale = max(abs(rows[i][i]) for i in range(len(rows))) or 1.0
+        scale = diagonal_scale(rows) or 1.0
         raise ValueError(
             f"gram is not symmetric: max |G - G^T| / max|G_ii| = {asym / scale:.3g} > "
             f"tol = {max_asymmetry / scale:.3g}"

@@ -30,6 +30,7 @@ from mooptim._result import (
 from mooptim._validation import (
     check_gram_shape,
     default_tolerance,
+    diagonal_scale,
     symmetrize_rows,
     validate_gram,
     validate_gram_host,
@@ -137,11 +138,10 @@ class MinNormSolver:
         if self._use_host(gram) and k <= SMALL_K:
             rows = gram.detach().tolist()
             if self.check_input:
-                rows, scale = validate_gram_rows(rows, self._input_tol(gram.dtype))
+                rows = validate_gram_rows(rows, self._input_tol(gram.dtype))
             else:
                 rows = symmetrize_rows(rows)
-                scale = max(abs(rows[i][i]) for i in range(k))
-            return self._solve_rows(rows, scale, warm_start, gram.dtype)
+            return self._solve_rows(rows, warm_start, gram.dtype)
         if self._use_host(gram):
             g = gram.detach().to(torch.float64).numpy()
             if self.check_input:
@@ -169,9 +169,7 @@ class MinNormSolver:
             raise ValueError("vectors are too large: their Gram matrix overflows float64")
         if self._use_host(vectors):
             if g.shape[-1] <= SMALL_K:
-                rows = g.tolist()
-                scale = max(rows[i][i] for i in range(len(rows)))
-                return self._solve_rows(rows, scale, warm_start, vectors.dtype)
+                return self._solve_rows(g.tolist(), warm_start, vectors.dtype)
             return self._solve_host(g.numpy(), warm_start, vectors.dtype)
         return self._solve(g, warm_start, vectors.dtype)
 
@@ -190,10 +188,11 @@ class MinNormSolver:
         return None
 
     def _solve_rows(
-        self, rows: list[list[float]], scale: float, warm_start: Tensor | None, dtype: torch.dtype
+        self, rows: list[list[float]], warm_start: Tensor | None, dtype: torch.dtype
     ) -> MinNormResult:
-        """One small CPU problem in plain floats (see :mod:`mooptim._exact_small`)."""
+        """One small symmetric CPU problem in plain floats (see :mod:`mooptim._exact_small`)."""
         k = len(rows)
+        scale = diagonal_scale(rows)
         warm = self._host_warm_start(warm_start, k)
         iters, ok = 0, True
         if scale == 0:
@@ -232,7 +231,8 @@ class MinNormSolver:
         f, gap, residual = certificate
         weights = torch.tensor(lam, dtype=dtype)
         if self.stateful:
-            self._previous = torch.tensor(lam, dtype=torch.float64)
+            same = dtype == torch.float64
+            self._previous = weights if same else torch.tensor(lam, dtype=torch.float64)
         return MinNormResult(
             weights=weights,
             min_norm_sq=torch.tensor(f, dtype=dtype),
