@@ -1,8 +1,9 @@
 """Benchmark: reward scoring throughput, length bucketing vs padding to ``max_length``.
 
-Scores the same preference pairs with :func:`applications.reward_models.scoring.score_pairs`
-under three padding policies and prints pairs per second, the share of real (non-pad) tokens
-and the speed-up over the pad-to-``max_length`` baseline measured in the same run:
+Scores the same preference pairs with
+:func:`applications.reward_models.modeling.scoring.score_pairs` under three padding
+policies and prints pairs per second, the share of real (non-pad) tokens and the speed-up over
+the pad-to-``max_length`` baseline measured in the same run:
 
 * ``max_length`` — every sequence padded to ``max_length`` (baseline);
 * ``longest`` — input-order batches padded to their longest sequence (dynamic padding only);
@@ -26,8 +27,8 @@ import torch
 
 from applications.reward_models.data.collate import encode_many, filter_overlength
 from applications.reward_models.data.schema import DropReport, PreferencePair
-from applications.reward_models.model import load_reward_model
-from applications.reward_models.scoring import score_pairs
+from applications.reward_models.modeling.reward_model import load_reward_model
+from applications.reward_models.modeling.scoring import score_pairs
 
 WORDS = [
     "the",

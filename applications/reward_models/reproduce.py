@@ -22,8 +22,8 @@ Sweeps (``--sweep``, MultiTask vs MORE, each writes ``sweep_<name>.md`` + ``swee
 * ``size`` — training pairs per source (``--sizes``); metrics: mean accuracy and ECE;
 * ``backbone`` — ``--backbones`` (e.g. ``minilm`` 22M encoder vs ``smollm2`` 135M decoder).
 
-Training goes through :func:`applications.reward_models.train.run` in-process; any training
-option can be overridden with ``--set key=value`` (YAML scalars, dotted keys for nested
+Training goes through :func:`applications.reward_models.training.trainer.run` in-process; any
+training option can be overridden with ``--set key=value`` (YAML scalars, dotted keys for nested
 options: ``--set more.ema_alpha=0.9``). Seeds vary the training seed (head initialization,
 batch order); the data (``simulator_seed``) stays fixed so that seeds measure training noise.
 """
@@ -41,8 +41,8 @@ from typing import Any
 
 import yaml
 
-from applications.reward_models import plots, report
-from applications.reward_models.evaluate import evaluate_models, write_outputs
+from applications.reward_models.evaluation import plots, report
+from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
 
 __all__ = ["ReproduceSettings", "main", "run_comparison", "run_sweep"]
 
@@ -92,7 +92,7 @@ LABELS = {"multitask": "MultiTask", "more": "MORE", "raw": "Raw"}
 
 def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
     """A validated TrainConfig for these settings (no test split: we evaluate ourselves)."""
-    from applications.reward_models.config import TrainConfig, from_dict
+    from applications.reward_models.training.config import TrainConfig, from_dict
 
     sources = changes.pop("sources", s.sources)
     data: dict[str, Any] = {
@@ -123,7 +123,7 @@ def _finished(run_dir: str) -> bool:
 def _train(config: Any, schemes: Sequence[str], resume: bool) -> dict[str, str]:
     """Train ``schemes`` (one ``train.run`` call each, or one for multitask+more); returns
     ``{scheme: run_dir}``."""
-    from applications.reward_models.train import run
+    from applications.reward_models.training.trainer import run
 
     dirs = {sc: os.path.join(config.output_dir, sc) for sc in schemes}
     todo = [sc for sc in schemes if not (resume and _finished(dirs[sc]))]
@@ -141,7 +141,7 @@ def _raw_loader(model: str, seed: int) -> Callable[[], tuple[Any, Any]]:
     def load() -> tuple[Any, Any]:
         import torch
 
-        from applications.reward_models.model import load_reward_model
+        from applications.reward_models.modeling.reward_model import load_reward_model
 
         torch.manual_seed(seed)  # the fresh head's initialization
         return load_reward_model(model)

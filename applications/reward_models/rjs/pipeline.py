@@ -104,7 +104,7 @@ class Models:
 
     @staticmethod
     def reward_model(path: str) -> tuple[Any, Any]:
-        from applications.reward_models.model import load_reward_model
+        from applications.reward_models.modeling.reward_model import load_reward_model
 
         model, tokenizer = load_reward_model(path)
         model.eval()
@@ -217,9 +217,9 @@ def _build_judge(cfg: RJSConfig, models: Models) -> Any:
 
 
 def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    from applications.reward_models.rjs.evaluate import compute_rm_ece, read_rm_ece
     from applications.reward_models.rjs.judge import judge_pairwise
     from applications.reward_models.rjs.ppl import perplexity
+    from applications.reward_models.rjs.rm_calibration import compute_rm_ece, read_rm_ece
 
     prompts = load_prompts(cfg, "test", cfg.eval_prompts)
     held_out = held_out_pairs(cfg, max(cfg.ppl_pairs, cfg.ece_pairs))

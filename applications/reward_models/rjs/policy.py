@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from applications.reward_models.offline import resolve_model_name
+from applications.reward_models.modeling.backbones import resolve_model_name
 
 
 def load_policy(name_or_path: str = "smollm2", dtype: Any = None) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` for generation and SFT.
 
-    ``name_or_path`` is anything :func:`~applications.reward_models.offline.resolve_model_name`
-    takes: ``"smollm2"`` (the offline GGUF default), a ``save_pretrained`` directory, a ``.gguf``
-    file or a hub id.
+    ``name_or_path`` is anything
+    :func:`~applications.reward_models.modeling.backbones.resolve_model_name` takes:
+    ``"smollm2"`` (the offline GGUF default), a ``save_pretrained`` directory, a ``.gguf`` file
+    or a hub id.
 
     The tokenizer is set to left padding (generation appends on the right, so real tokens must end
     at the same column) and gets ``pad_token = eos_token`` when it has none.

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.modeling.scoring import score_token_sequences, tokenizer_padding
 from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
-from applications.reward_models.scoring import score_token_sequences, tokenizer_padding
 
 EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
 
@@ -62,8 +62,8 @@ def score_texts(
 
     ``encode`` (per pair; default: the batched training-time encoder) maps a pair to token ids or
     ``None``. The encodable sequences are scored by
-    :func:`applications.reward_models.scoring.score_token_sequences` (length-bucketed batches,
-    padding on ``tokenizer.padding_side``, inference mode), the same path as RM evaluation.
+    :func:`applications.reward_models.modeling.scoring.score_token_sequences` (length-bucketed
+    batches, padding on ``tokenizer.padding_side``, inference mode), the same path as RM evaluation.
 
     Raises:
         ValueError: ``prompts`` and ``responses`` differ in length, the tokenizer has no pad

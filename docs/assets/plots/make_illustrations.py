@@ -15,8 +15,8 @@ import sys
 
 import torch
 
-from applications.reward_models import metrics, plots
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.evaluation import metrics, plots
 
 SOURCES = ("shared", "verbose", "concise")
 SCALES = {"calibrated (1×)": 1.0, "over-confident (4×)": 4.0, "under-confident (¼×)": 0.25}

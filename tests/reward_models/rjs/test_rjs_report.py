@@ -5,8 +5,8 @@ import json
 import pytest
 from rjs_helpers import tiny_rm
 
-from applications.reward_models.rjs.evaluate import compute_rm_ece, find_ece, read_rm_ece
 from applications.reward_models.rjs.report import Table2Row, render_markdown, write_report
+from applications.reward_models.rjs.rm_calibration import compute_rm_ece, find_ece, read_rm_ece
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_compute_rm_ece_matches_metrics_on_reward_differences():
     import torch
 
     from applications.reward_models.data.simulator import PreferenceSimulator
-    from applications.reward_models.metrics import calibration_errors
+    from applications.reward_models.evaluation.metrics import calibration_errors
     from applications.reward_models.rjs.score import score_texts
 
     model, tok = tiny_rm()

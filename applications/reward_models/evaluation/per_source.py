@@ -7,12 +7,12 @@ from typing import Any
 import torch
 
 from applications.reward_models.data.schema import PreferencePair
-from applications.reward_models.metrics import (
+from applications.reward_models.evaluation.metrics import (
     calibration_errors,
     preference_accuracy,
     truth_calibration,
 )
-from applications.reward_models.scoring import score_pairs
+from applications.reward_models.modeling.scoring import score_pairs
 
 
 def evaluate_sources(

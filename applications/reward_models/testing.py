@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from transformers import AutoTokenizer, BertConfig, LlamaConfig
 
-from applications.reward_models.model import build_reward_model, ensure_pad_token
-from applications.reward_models.offline import minilm_path
+from applications.reward_models.modeling.backbones import minilm_path
+from applications.reward_models.modeling.reward_model import build_reward_model, ensure_pad_token
 
 
 def tiny_bert_config(vocab_size: int = 30522, **overrides: int) -> BertConfig:

@@ -1,4 +1,4 @@
-"""Tests for the evaluation CLI (applications.reward_models.evaluate) on tiny saved models."""
+"""Tests for the evaluation CLI (evaluation.evaluator) on tiny saved models."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import os
 import pytest
 import torch
 
-from applications.reward_models import evaluate as ev
 from applications.reward_models.data.simulator import PreferenceSimulator
-from applications.reward_models.metrics import calibration_errors, preference_accuracy
+from applications.reward_models.evaluation import evaluator as ev
+from applications.reward_models.evaluation.metrics import calibration_errors, preference_accuracy
 
 
 def _minilm_dir() -> str:
@@ -24,7 +24,7 @@ def _minilm_dir() -> str:
 def _save_tiny(path: str, seed: int) -> str:
     from transformers import AutoTokenizer, BertConfig
 
-    from applications.reward_models.model import build_reward_model
+    from applications.reward_models.modeling.reward_model import build_reward_model
 
     tok = AutoTokenizer.from_pretrained(_minilm_dir())
     cfg = BertConfig(
@@ -96,8 +96,8 @@ def test_cli_writes_metrics_report_and_plots(cli_run):
 
 
 def test_metrics_match_direct_scoring(saved, cli_run):
-    from applications.reward_models.model import load_reward_model
-    from applications.reward_models.scoring import score_pairs
+    from applications.reward_models.modeling.reward_model import load_reward_model
+    from applications.reward_models.modeling.scoring import score_pairs
 
     model, tok = load_reward_model(saved[0])
     pairs = PreferenceSimulator(0).pairs("shared", 10, split="test")

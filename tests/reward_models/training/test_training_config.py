@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from applications.reward_models.config import (
+from applications.reward_models.training.config import (
     MoreConfig,
     SourceConfig,
     TrainConfig,

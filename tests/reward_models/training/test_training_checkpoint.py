@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from applications.reward_models.checkpoint import (
+from applications.reward_models.training.checkpoint import (
     atomic_directory,
     checkpoint_dir,
     latest_checkpoint,

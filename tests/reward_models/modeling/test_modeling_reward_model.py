@@ -6,13 +6,9 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from applications.reward_models._mean_pooling import MeanPoolingRewardModel
-from applications.reward_models._tiny import (
-    save_tiny_reward_model,
-    tiny_bert_config,
-    tiny_llama_config,
-)
-from applications.reward_models.model import (
+from applications.reward_models.modeling.backbones import minilm_path, resolve_model_name
+from applications.reward_models.modeling.mean_pooling import MeanPoolingRewardModel
+from applications.reward_models.modeling.reward_model import (
     build_reward_model,
     compute_rewards,
     freeze_below,
@@ -22,7 +18,11 @@ from applications.reward_models.model import (
     reward_head,
     transformer_blocks,
 )
-from applications.reward_models.offline import minilm_path, resolve_model_name
+from applications.reward_models.testing import (
+    save_tiny_reward_model,
+    tiny_bert_config,
+    tiny_llama_config,
+)
 
 PAD = 0
 
@@ -172,7 +172,7 @@ def test_minilm_loads_with_cls_head_and_reloads(tmp_path):
 
 
 def test_gguf_dequantized_copy_is_plain_and_equal(tmp_path):
-    from applications.reward_models.model import _dequantized_copy
+    from applications.reward_models.modeling.reward_model import _dequantized_copy
 
     torch.manual_seed(0)
     model = build_reward_model(tiny_llama_config(200, PAD), "last").eval()

@@ -1,4 +1,4 @@
-"""Tests for applications.reward_models.scoring: batching invariance, ordering, errors."""
+"""Tests for applications.reward_models.modeling.scoring: batching invariance, ordering, errors."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import torch
 
 from applications.reward_models.data.collate import PairCollator
 from applications.reward_models.data.simulator import PreferenceSimulator
-from applications.reward_models.model import build_reward_model, compute_rewards
-from applications.reward_models.scoring import length_buckets, score_pairs, score_responses
+from applications.reward_models.modeling.reward_model import build_reward_model, compute_rewards
+from applications.reward_models.modeling.scoring import length_buckets, score_pairs, score_responses
 
 
 def _minilm_dir() -> str:
@@ -163,7 +163,7 @@ def test_empty_input(tiny_rm):
 def test_tokenizer_padding_reads_pad_id_and_side_and_rejects_missing_pad():
     from types import SimpleNamespace
 
-    from applications.reward_models.scoring import tokenizer_padding
+    from applications.reward_models.modeling.scoring import tokenizer_padding
 
     assert tokenizer_padding(SimpleNamespace(pad_token_id=3, padding_side="left")) == (3, True)
     assert tokenizer_padding(SimpleNamespace(pad_token_id=0, padding_side="right")) == (0, False)

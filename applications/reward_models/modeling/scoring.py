@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from applications.reward_models.model import compute_rewards
+from applications.reward_models.modeling.reward_model import compute_rewards
 
 if TYPE_CHECKING:
     from applications.reward_models.data.schema import PreferencePair

@@ -5,7 +5,8 @@ Pooling (how one vector per sequence is chosen before the head ``Linear(hidden, 
 * ``"cls"`` (encoders): the architecture's own sequence-classification class, e.g.
   ``BertForSequenceClassification`` (first token → pooler dense + tanh → dropout → classifier).
 * ``"mean"`` (encoders or decoders): masked mean of the last hidden states
-  (:class:`~applications.reward_models._mean_pooling.MeanPoolingRewardModel`, saved with its code so
+  (:class:`~applications.reward_models.modeling.mean_pooling.MeanPoolingRewardModel`, saved with
+  its code so
   ``AutoModelForSequenceClassification.from_pretrained(dir, trust_remote_code=True)`` reloads it).
 * ``"last"`` (decoders, the paper's pooling): the architecture's own class, e.g.
   ``LlamaForSequenceClassification``, which scores the right-most token that is not
@@ -32,8 +33,11 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from applications.reward_models._mean_pooling import MeanPoolingRewardConfig, MeanPoolingRewardModel
-from applications.reward_models.offline import resolve_model_name
+from applications.reward_models.modeling.backbones import resolve_model_name
+from applications.reward_models.modeling.mean_pooling import (
+    MeanPoolingRewardConfig,
+    MeanPoolingRewardModel,
+)
 
 Pooling = Literal["auto", "cls", "mean", "last"]
 POOLINGS = ("auto", "cls", "mean", "last")

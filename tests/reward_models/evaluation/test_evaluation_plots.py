@@ -1,12 +1,12 @@
-"""Tests for applications.reward_models.plots: every figure is a valid PNG; bad input raises."""
+"""Tests for evaluation.plots: every figure is a valid PNG; bad input raises."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from applications.reward_models import plots
-from applications.reward_models.metrics import calibration_errors
+from applications.reward_models.evaluation import plots
+from applications.reward_models.evaluation.metrics import calibration_errors
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -1,10 +1,10 @@
-"""Tests for applications.reward_models.report: Table 3 layout, mean ± std over seeds."""
+"""Tests for applications.reward_models.evaluation.report: Table 3 layout, mean ± std over seeds."""
 
 from __future__ import annotations
 
 import pytest
 
-from applications.reward_models import report
+from applications.reward_models.evaluation import report
 
 
 def _result(acc_a: float, acc_b: float, ece: float) -> dict:

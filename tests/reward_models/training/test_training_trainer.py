@@ -10,11 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from applications.reward_models._sources import load_source_data
-from applications.reward_models._tiny import save_tiny_reward_model
-from applications.reward_models.config import SourceConfig, TrainConfig
-from applications.reward_models.model import load_tokenizer
-from applications.reward_models.train import main, source_losses, train_scheme
+from applications.reward_models.data.splits import load_source_data
+from applications.reward_models.modeling.reward_model import load_tokenizer
+from applications.reward_models.testing import save_tiny_reward_model
+from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.trainer import main, source_losses, train_scheme
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_cli_writes_everything(tmp_path, tiny_model, capsys):
 
 
 def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model):
-    from applications.reward_models.config import MoreConfig
+    from applications.reward_models.training.config import MoreConfig
 
     variants = [
         {"mixed_precision": "bf16"},

@@ -2,7 +2,8 @@
 
 ECE is read from the RM's training ``metrics.json`` when present (``<scheme>/metrics.json`` next to
 ``<scheme>/final``, or inside the checkpoint directory), else computed on test pairs with
-``applications.reward_models.metrics.calibration_errors`` (symmetrized points, 10 equal-width bins).
+``applications.reward_models.evaluation.metrics.calibration_errors`` (symmetrized points, 10
+equal-width bins).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def compute_rm_ece(
     """
     import torch
 
-    from applications.reward_models.metrics import calibration_errors
+    from applications.reward_models.evaluation.metrics import calibration_errors
     from applications.reward_models.rjs.score import score_texts
 
     per_source: dict[str, float] = {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from applications.reward_models.config import SourceConfig, TrainConfig
 from applications.reward_models.data.collate import filter_overlength
 from applications.reward_models.data.schema import DropReport, PreferencePair
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.training.config import SourceConfig, TrainConfig
 
 
 @dataclass

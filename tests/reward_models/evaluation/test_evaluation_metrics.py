@@ -1,4 +1,4 @@
-"""Tests for applications.reward_models.metrics: hand-computed cases, properties, torchmetrics."""
+"""Tests for evaluation.metrics: hand-computed cases, properties, torchmetrics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from applications.reward_models.metrics import (
+from applications.reward_models.evaluation.metrics import (
     calibration_errors,
     per_source_accuracy,
     preference_accuracy,

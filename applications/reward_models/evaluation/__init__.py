@@ -1,0 +1,1 @@
+"""Evaluation of saved reward models: metrics, the evaluator, reports and plots."""
