@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-import mooptim.solver as solver_module
+import mooptim._host as host_module
 from mooptim import MinNormSolver
 
 try:
@@ -100,12 +100,12 @@ def _with_small_k(small_k: float) -> Callable[[torch.Tensor], object]:
     solver = MinNormSolver()
 
     def call(gram: torch.Tensor) -> object:
-        old = solver_module.SMALL_K
-        solver_module.SMALL_K = small_k
+        old = host_module.SMALL_K
+        host_module.SMALL_K = small_k
         try:
             return solver.solve_gram(gram)
         finally:
-            solver_module.SMALL_K = old
+            host_module.SMALL_K = old
 
     return call
 

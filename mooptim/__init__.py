@@ -7,6 +7,7 @@ The core is :class:`MinNormSolver`, which solves the min-norm (MGDA) problem
 from mooptim._result import MinNormResult
 from mooptim.gradients import DisjointParts, GradientStrategy, GramAccumulation, SubspaceAutograd
 from mooptim.normalizers import (
+    NORMALIZERS,
     L2Normalization,
     LossL2Normalization,
     LossNormalization,
@@ -21,6 +22,7 @@ from mooptim.weighting import MinNormWeighting, WeightingOutput
 
 __all__ = [
     "METHODS",
+    "NORMALIZERS",
     "DisjointParts",
     "GradientStrategy",
     "GramAccumulation",
