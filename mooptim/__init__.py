@@ -18,7 +18,7 @@ from mooptim.normalizers import (
 )
 from mooptim.solver import METHODS, MinNormSolver
 from mooptim.subspace import Subspace
-from mooptim.weighting import MinNormWeighting, WeightingOutput
+from mooptim.weighting import MinNormStep, MinNormWeighting, WeightingOutput, min_norm_step
 
 __all__ = [
     "METHODS",
@@ -31,11 +31,13 @@ __all__ = [
     "LossNormalization",
     "MinNormResult",
     "MinNormSolver",
+    "MinNormStep",
     "MinNormWeighting",
     "NoNormalization",
     "Subspace",
     "SubspaceAutograd",
     "WeightingOutput",
+    "min_norm_step",
     "normalize_gram",
     "normalize_vectors",
     "normalizer_from_name",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 
@@ -34,6 +34,24 @@ def check_structures(losses: Sequence[torch.Tensor | None]) -> None:
     for i, loss in enumerate(losses):
         if loss is not None:
             check_structure(i, loss)
+
+
+def recording_presence(
+    closures: Sequence[Callable[[], torch.Tensor | None]], present: list[bool]
+) -> list[Callable[[], torch.Tensor | None]]:
+    """The closures, each also recording in ``present[i]`` whether it returned a loss."""
+
+    def record(
+        i: int, closure: Callable[[], torch.Tensor | None]
+    ) -> Callable[[], torch.Tensor | None]:
+        def wrapped() -> torch.Tensor | None:
+            loss = closure()
+            present[i] = loss is not None
+            return loss
+
+        return wrapped
+
+    return [record(i, c) for i, c in enumerate(closures)]
 
 
 def flags_on(flags: list[bool], device: torch.device) -> torch.Tensor:
