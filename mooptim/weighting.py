@@ -28,6 +28,7 @@ import torch
 from mooptim._step import MinNormStep, min_norm_step
 from mooptim._weighting_checks import (
     add_weighted_rows,
+    check_state_dict,
     check_structure,
     check_structures,
     extra_params,
@@ -325,21 +326,8 @@ class MinNormWeighting:
             ValueError: missing keys, a different number of objectives, or an EMA whose width
                 does not match the subspace.
         """
-        missing = {"step", "num_objectives", "weights", "ema", "ema_seen"} - set(state)
-        if missing:
-            raise ValueError(f"state dict lacks keys {sorted(missing)}")
-        k = state["num_objectives"]
-        if self.num_objectives is not None and k is not None and k != self.num_objectives:
-            raise ValueError(
-                f"state dict is for {k} objectives, this weighting has {self.num_objectives}"
-            )
-        ema = state["ema"]
-        source = state.get("ema_source", "subspace")
-        if ema is not None and source == "subspace" and ema.shape[-1] != self.subspace.numel:
-            raise ValueError(
-                f"state dict EMA has {ema.shape[-1]} columns, "
-                f"the subspace has {self.subspace.numel}"
-            )
+        check_state_dict(state, self.num_objectives, self.subspace.numel)
+        k, ema = state["num_objectives"], state["ema"]
         device = self.subspace.params[0].device
 
         def m(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -348,7 +336,7 @@ class MinNormWeighting:
         self.step = int(state["step"])
         self.num_objectives = k if k is not None else self.num_objectives
         self._weights, self._ema, self._ema_seen = m(state["weights"]), m(ema), m(state["ema_seen"])
-        self._ema_source = source
+        self._ema_source = state.get("ema_source", "subspace")
 
     # -- internals ------------------------------------------------------------------------------
 
