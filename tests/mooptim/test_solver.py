@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 from _asserts import assert_simplex, assert_valid, method_cases
 
 from mooptim import MinNormResult, MinNormSolver
-from mooptim._cvxpy import INSTALL_HINT
 
 CASES = {c.name: c for c in method_cases()}
 METHODS = list(CASES)
@@ -193,26 +190,6 @@ def test_result_is_a_frozen_dataclass() -> None:
     assert isinstance(res, MinNormResult)
     with pytest.raises(AttributeError):
         res.weights = res.weights  # type: ignore[misc]
-
-
-def test_missing_cvxpy_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "cvxpy", None)
-    with pytest.raises(ImportError, match="pip install cvxpy"):
-        MinNormSolver("cvxpy").solve_gram(_random_gram(3, 3))
-    assert "mooptim[cvxpy]" in INSTALL_HINT
-    # The other methods never need cvxpy.
-    assert_simplex(MinNormSolver().solve_gram(_random_gram(3, 3)).weights)
-
-
-def test_import_does_not_need_cvxpy() -> None:
-    import subprocess
-
-    code = (
-        "import sys; sys.modules['cvxpy'] = None; import mooptim; "
-        "import torch; print(mooptim.MinNormSolver().solve_gram(torch.eye(2)).weights.tolist())"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[0.5, 0.5]"
 
 
 @pytest.mark.parametrize("batch", [(), (2,)])
