@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+import mooptim._host as host_module
 from mooptim import MinNormSolver
 
 try:
@@ -95,14 +96,55 @@ def objective(gram: torch.Tensor, lam: torch.Tensor) -> float:
     return float(lam @ gram @ lam)
 
 
+def _with_small_k(small_k: float) -> Callable[[torch.Tensor], object]:
+    solver = MinNormSolver()
+
+    def call(gram: torch.Tensor) -> object:
+        old = host_module.SMALL_K
+        host_module.SMALL_K = small_k
+        try:
+            return solver.solve_gram(gram)
+        finally:
+            host_module.SMALL_K = old
+
+    return call
+
+
+def compare_paths(args: argparse.Namespace) -> None:
+    """One CPU problem of the exact method on each implementation: plain floats, numpy, torch."""
+    solver = MinNormSolver()
+    fns: dict[str, Callable[[torch.Tensor], object]] = {
+        "plain floats": _with_small_k(float("inf")),
+        "numpy": _with_small_k(0),
+        "torch (batch of 1)": lambda g: solver.solve_gram(g.unsqueeze(0)),
+    }
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    for title, timer in (("warm", time_consecutive), ("cold", time_after_other_work)):
+        print()
+        print(f"One CPU problem, exact method, caches {title}: ms per call (median)")
+        print()
+        print("| K | " + " | ".join(f"{c} ms" for c in fns) + " |")
+        print("|" + "---|" * (len(fns) + 1))
+        for k in args.ks:
+            ms = timer(fns, make_problems(args.problems, k, args.seed + k), args.repeats)
+            print(f"| {k} | " + " | ".join(f"{ms[c]:.3f}" for c in fns) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=20, help="problems per K")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--paths", action="store_true", help="only compare the single-problem implementations"
+    )
+    parser.add_argument("--ks", type=int, nargs="+", default=[2, 5, 8, 12, 16, 24, 32, 64])
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.paths:
+        compare_paths(args)
+        return
 
     solvers = {
         "exact": MinNormSolver("exact"),

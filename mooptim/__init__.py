@@ -7,6 +7,7 @@ The core is :class:`MinNormSolver`, which solves the min-norm (MGDA) problem
 from mooptim._result import MinNormResult
 from mooptim.gradients import DisjointParts, GradientStrategy, GramAccumulation, SubspaceAutograd
 from mooptim.normalizers import (
+    NORMALIZERS,
     L2Normalization,
     LossL2Normalization,
     LossNormalization,
@@ -17,10 +18,11 @@ from mooptim.normalizers import (
 )
 from mooptim.solver import METHODS, MinNormSolver
 from mooptim.subspace import Subspace
-from mooptim.weighting import MinNormWeighting, WeightingOutput
+from mooptim.weighting import MinNormStep, MinNormWeighting, WeightingOutput, min_norm_step
 
 __all__ = [
     "METHODS",
+    "NORMALIZERS",
     "DisjointParts",
     "GradientStrategy",
     "GramAccumulation",
@@ -29,11 +31,13 @@ __all__ = [
     "LossNormalization",
     "MinNormResult",
     "MinNormSolver",
+    "MinNormStep",
     "MinNormWeighting",
     "NoNormalization",
     "Subspace",
     "SubspaceAutograd",
     "WeightingOutput",
+    "min_norm_step",
     "normalize_gram",
     "normalize_vectors",
     "normalizer_from_name",

@@ -60,12 +60,15 @@ def cvxpy_min_norm(gram: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     cp = import_cvxpy()
     bsz, k = gram.shape[0], gram.shape[-1]
     prob, lam, factor = _problem(k)
-    evals, evecs = torch.linalg.eigh(gram.cpu())
+    # cvxpy rejects a non-finite parameter: such a problem keeps the uniform point, unsolved.
+    finite = torch.isfinite(gram.cpu()).flatten(1).all(-1)
+    safe = torch.where(finite[:, None, None], gram.cpu(), torch.eye(k, dtype=gram.dtype))
+    evals, evecs = torch.linalg.eigh(safe)
     factors = (evecs * evals.clamp_min(0).sqrt().unsqueeze(-2)).numpy()
     weights = np.full((bsz, k), 1.0 / k)
     iters = np.zeros(bsz, dtype=np.int64)
     ok = np.zeros(bsz, dtype=bool)
-    for b in range(bsz):
+    for b in torch.nonzero(finite).flatten().tolist():
         factor.value = factors[b]
         try:
             prob.solve(solver=cp.CLARABEL, **_CLARABEL_OPTIONS)

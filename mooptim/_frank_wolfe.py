@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mooptim._result import kkt_certificate, uniform_or_warm
+from mooptim._certificate import kkt_certificate, uniform_or_warm
 
 
 def frank_wolfe_min_norm(

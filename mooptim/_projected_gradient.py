@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mooptim._result import kkt_certificate, uniform_or_warm
+from mooptim._certificate import kkt_certificate, uniform_or_warm
 
 
 def project_simplex(v: Tensor) -> Tensor:

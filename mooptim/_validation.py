@@ -1,22 +1,18 @@
-"""Input validation for the min-norm solvers: shapes, dtypes, finiteness, symmetry, PSD.
+"""Input validation for the min-norm solvers (torch): shapes, dtypes, finiteness, symmetry, PSD.
 
 Every check raises :class:`ValueError` (or :class:`TypeError` for dtypes) naming what is wrong and,
 for batched input, the first offending problem. The checks that need the values (finiteness,
 symmetry, eigenvalues) cost one host sync each; ``MinNormSolver(check_input=False)`` skips them.
+Plain-float and numpy twins of :func:`validate_gram`: :mod:`mooptim._rows`,
+:mod:`mooptim._wolfe_numpy`.
 """
 
 from __future__ import annotations
 
-import math
-from itertools import chain
-from operator import sub
-
-import numpy as np
 import torch
 from torch import Tensor
 
-from mooptim._exact_small import cholesky_rows
-from mooptim._result import gram_scale
+from mooptim._certificate import gram_scale
 
 
 def default_tolerance(dtype: torch.dtype) -> float:
@@ -109,99 +105,6 @@ def validate_gram(gram: Tensor, *, check_values: bool = True, tol: float | None 
                 f"max|G_ii| = {float(lam_min.amin()):.3g} < -{shift:.3g}"
             )
     return g
-
-
-def validate_gram_host(gram: np.ndarray, tol: float) -> np.ndarray:
-    """numpy twin of :func:`validate_gram` for one ``[K, K]`` float64 problem (same messages).
-
-    Returns:
-        ``(G + Gᵀ)/2``.
-
-    Raises:
-        ValueError: NaN/Inf, asymmetry or a negative eigenvalue beyond ``tol`` (relative to
-            ``max_i |G_ii|``).
-    """
-    # Any NaN/Inf entry makes the sum non-finite; a finite sum proves every entry finite.
-    if not math.isfinite(gram.sum()) and not np.isfinite(gram).all():
-        raise ValueError("gram contains NaN or Inf")
-    k = gram.shape[0]
-    scale = float(np.abs(np.diagonal(gram)).max()) or 1.0
-    diff = gram - gram.T
-    asym = float(diff.max())  # diff is antisymmetric: max(diff) = max|diff|
-    if asym > tol * scale:
-        raise ValueError(
-            f"gram is not symmetric: max |G - G^T| / max|G_ii| = {asym / scale:.3g} > "
-            f"tol = {tol:.3g}"
-        )
-    g = 0.5 * (gram + gram.T)
-    shifted = g * (1.0 / scale)
-    shifted.flat[:: k + 1] += tol * k
-    try:  # λ_min ≥ −K·tol ⇔ the shifted matrix is positive definite; eigvalsh is 3× slower
-        np.linalg.cholesky(shifted)
-        return g
-    except np.linalg.LinAlgError:
-        pass
-    lam_min = float(np.linalg.eigvalsh(g / scale)[0])
-    if lam_min < -tol * k:
-        raise ValueError(
-            f"gram is not positive semidefinite: smallest eigenvalue / max|G_ii| = {lam_min:.3g} "
-            f"< -{tol * k:.3g}"
-        )
-    return g
-
-
-def diagonal_scale(rows: list[list[float]]) -> float:
-    """``s = max_i |G_ii|`` of a Gram given as rows (0 for a zero Gram)."""
-    return max(abs(rows[i][i]) for i in range(len(rows)))
-
-
-def validate_gram_rows(rows: list[list[float]], tol: float) -> list[list[float]]:
-    """Plain-float twin of :func:`validate_gram_host` for one Gram given as rows (same messages).
-
-    Returns:
-        The rows symmetrised (the input itself when it is exactly symmetric, the common case for
-        ``J Jᵀ``).
-
-    Raises:
-        ValueError: NaN/Inf, asymmetry or a negative eigenvalue beyond ``tol`` (relative to
-            ``s``).
-    """
-    # A finite sum proves every entry finite; an infinite one may still be an overflow.
-    finite_sum = math.isfinite(sum(map(sum, rows)))
-    if not finite_sum and not all(map(math.isfinite, chain.from_iterable(rows))):
-        raise ValueError("gram contains NaN or Inf")
-    k = len(rows)
-    scale = diagonal_scale(rows)
-    rows = symmetrize_rows(rows, tol * (scale or 1.0))
-    if cholesky_rows(rows, tol * k * scale) is None:
-        # λ_min ≥ −K·tol ⇔ the shifted matrix is positive definite; eigvalsh only for the message.
-        lam_min = float(np.linalg.eigvalsh(np.array(rows) / (scale or 1.0))[0])
-        if lam_min < -tol * k:
-            raise ValueError(
-                "gram is not positive semidefinite: smallest eigenvalue / max|G_ii| = "
-                f"{lam_min:.3g} < -{tol * k:.3g}"
-            )
-    return rows
-
-
-def symmetrize_rows(rows: list[list[float]], max_asymmetry: float = math.inf) -> list[list[float]]:
-    """``(G + Gᵀ)/2`` of a Gram given as rows; the input itself when exactly symmetric.
-
-    Raises:
-        ValueError: ``max |G − Gᵀ| > max_asymmetry``.
-    """
-    cols = list(zip(*rows, strict=True))
-    if all(map(tuple.__eq__, map(tuple, rows), cols)):
-        return rows
-    asym = max(map(abs, map(sub, chain.from_iterable(rows), chain.from_iterable(cols))))
-    if asym > max_asymmetry:
-        scale = diagonal_scale(rows) or 1.0
-        raise ValueError(
-            f"gram is not symmetric: max |G - G^T| / max|G_ii| = {asym / scale:.3g} > "
-            f"tol = {max_asymmetry / scale:.3g}"
-        )
-    pairs = zip(rows, cols, strict=True)
-    return [[0.5 * (a + b) for a, b in zip(r, c, strict=True)] for r, c in pairs]
 
 
 def validate_vectors(vectors: Tensor, *, check_values: bool = True) -> Tensor:

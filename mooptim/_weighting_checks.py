@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -34,6 +35,45 @@ def check_structures(losses: Sequence[torch.Tensor | None]) -> None:
     for i, loss in enumerate(losses):
         if loss is not None:
             check_structure(i, loss)
+
+
+def recording_presence(
+    closures: Sequence[Callable[[], torch.Tensor | None]], present: list[bool]
+) -> list[Callable[[], torch.Tensor | None]]:
+    """The closures, each also recording in ``present[i]`` whether it returned a loss."""
+
+    def record(
+        i: int, closure: Callable[[], torch.Tensor | None]
+    ) -> Callable[[], torch.Tensor | None]:
+        def wrapped() -> torch.Tensor | None:
+            loss = closure()
+            present[i] = loss is not None
+            return loss
+
+        return wrapped
+
+    return [record(i, c) for i, c in enumerate(closures)]
+
+
+def check_state_dict(state: Mapping[str, Any], num_objectives: int | None, numel: int) -> None:
+    """Raise unless ``state`` (a ``MinNormWeighting.state_dict()``) fits a weighting with
+    ``num_objectives`` objectives (None: not fixed yet) on a subspace of ``numel`` parameters.
+
+    Raises:
+        ValueError: missing keys, a different number of objectives, or a subspace EMA whose width
+            is not ``numel``.
+    """
+    missing = {"step", "num_objectives", "weights", "ema", "ema_seen"} - set(state)
+    if missing:
+        raise ValueError(f"state dict lacks keys {sorted(missing)}")
+    k = state["num_objectives"]
+    if num_objectives is not None and k is not None and k != num_objectives:
+        raise ValueError(f"state dict is for {k} objectives, this weighting has {num_objectives}")
+    ema = state["ema"]
+    # an EMA of caller-supplied vectors (combine_vectors) has its own width
+    of_subspace = state.get("ema_source", "subspace") == "subspace"
+    if ema is not None and of_subspace and ema.shape[-1] != numel:
+        raise ValueError(f"state dict EMA has {ema.shape[-1]} columns, the subspace has {numel}")
 
 
 def flags_on(flags: list[bool], device: torch.device) -> torch.Tensor:

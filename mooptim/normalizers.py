@@ -90,12 +90,14 @@ class LossL2Normalization:
 
 Normalizer = NoNormalization | L2Normalization | LossNormalization | LossL2Normalization
 
-NORMALIZERS: dict[str, type[Normalizer]] = {
-    "none": NoNormalization,
-    "l2": L2Normalization,
-    "loss": LossNormalization,
-    "loss+": LossL2Normalization,
-}
+_CLASSES: tuple[type[Normalizer], ...] = (
+    NoNormalization,
+    L2Normalization,
+    LossNormalization,
+    LossL2Normalization,
+)
+#: CLI names of the normalizers, as accepted by :func:`normalizer_from_name`.
+NORMALIZERS: tuple[str, ...] = tuple(cls.name for cls in _CLASSES)
 
 
 def normalizer_from_name(name: str) -> Normalizer:
@@ -104,12 +106,10 @@ def normalizer_from_name(name: str) -> Normalizer:
     Raises:
         ValueError: an unknown name (the message lists the valid ones).
     """
-    try:
-        return NORMALIZERS[name]()
-    except KeyError:
-        raise ValueError(
-            f"unknown normalizer {name!r}; choose one of {list(NORMALIZERS)}"
-        ) from None
+    for cls in _CLASSES:
+        if cls.name == name:
+            return cls()
+    raise ValueError(f"unknown normalizer {name!r}; choose one of {list(NORMALIZERS)}")
 
 
 def normalize_gram(gram: Tensor, scales: Tensor) -> Tensor:

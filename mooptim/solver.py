@@ -10,41 +10,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from mooptim._cvxpy import cvxpy_min_norm
-from mooptim._exact import min_norm_2, wolfe_min_norm, wolfe_min_norm_single
-from mooptim._exact_small import kkt_certificate_rows, min_norm_2_rows, wolfe_min_norm_rows
-from mooptim._frank_wolfe import frank_wolfe_min_norm
-from mooptim._projected_gradient import projected_gradient_min_norm
-from mooptim._result import (
-    MinNormResult,
-    gram_scale,
-    kkt_certificate,
-    kkt_certificate_host,
-    project_to_simplex_safe,
-    project_to_simplex_safe_host,
-)
+from mooptim._backends import BACKENDS, METHODS
+from mooptim._certificate import gram_scale, kkt_certificate, project_to_simplex_safe
+from mooptim._host import solve_on_host
+from mooptim._result import MinNormResult
 from mooptim._validation import (
     check_gram_shape,
     default_tolerance,
-    diagonal_scale,
-    symmetrize_rows,
     validate_gram,
-    validate_gram_host,
-    validate_gram_rows,
     validate_vectors,
     validate_warm_start,
 )
 
+__all__ = ["METHODS", "Method", "MinNormSolver"]
+
 Method = Literal["exact", "frank_wolfe", "projected_gradient", "cvxpy"]
-METHODS: tuple[str, ...] = ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
-# One CPU problem with at most this many objectives is solved in plain Python floats (cheaper than
-# numpy below it, measured in benchmarks/solvers.py); larger ones with numpy.
-SMALL_K = 12
-_DEFAULT_TOL = {"exact": 1e-12, "frank_wolfe": 1e-6, "projected_gradient": 1e-6, "cvxpy": 1e-8}
 
 
 class MinNormSolver:
@@ -53,8 +36,9 @@ class MinNormSolver:
     Methods (all batched over leading dimensions, run on the input's device in float64 on the
     Gram normalised by ``s = max_i G_ii``, which leaves λ unchanged):
 
-    * ``"exact"`` (default): Wolfe's finite active-set min-norm-point algorithm, K = 2 in closed
-      form. Warm start: its support is the initial active set (a good guess saves solves).
+    * ``"exact"`` (default): Wolfe's finite active-set min-norm-point algorithm (Wolfe 1976),
+      K = 2 in closed form. Warm start: its support is the initial active set (a good guess saves
+      solves). One CPU problem is solved in plain floats (K ≤ 12) or numpy, not torch.
     * ``"frank_wolfe"``: MGDA Frank-Wolfe (Sener & Koltun 2018, Alg. 2) with exact line search,
       stopping on ``duality_gap ≤ tol·s``; at most ``max_iter`` steps. Warm start: first iterate.
     * ``"projected_gradient"``: projected gradient with sort-based simplex projection and exact
@@ -62,8 +46,12 @@ class MinNormSolver:
     * ``"cvxpy"``: reference QP through cvxpy/Clarabel, a Python loop over problems. Warm start:
       ignored (interior-point methods do not warm start).
 
+    The solver holds configuration only: the same call gives the same answer. A training loop
+    passes the previous step's λ as ``warm_start`` (:class:`mooptim.MinNormWeighting` does).
+
     Args:
-        method: one of ``"exact"``, ``"frank_wolfe"``, ``"projected_gradient"``, ``"cvxpy"``.
+        method: one of :data:`METHODS`: ``"exact"``, ``"frank_wolfe"``,
+            ``"projected_gradient"``, ``"cvxpy"``.
         tol: stopping tolerance, relative to ``s``: Wolfe's test ``λᵀGλ − min_i(Gλ)_i ≤ tol·s``
             for ``exact`` (default 1e-12), ``duality_gap ≤ tol·s`` for ``frank_wolfe`` and
             ``kkt_residual ≤ tol`` for ``projected_gradient`` (default 1e-6 both); unused by
@@ -71,17 +59,17 @@ class MinNormSolver:
         max_iter: iteration cap per problem (default ``50 + 10K`` for ``exact``, 1000 otherwise;
             ignored by ``cvxpy``).
         check_input: run the value checks (NaN/Inf, symmetry, PSD via a shifted Cholesky); the
-            shape checks always run. Turn off to skip their host syncs in a hot loop.
+            shape checks always run. Turn off to skip their host syncs in a hot loop. Unchecked,
+            a problem with a NaN/Inf entry is never reported solved: it gets uniform weights,
+            ``converged=False`` and a NaN certificate.
         input_tol: relative tolerance of the symmetry and PSD checks (default ``sqrt(eps)`` of
             the input dtype).
         check_every: iterative methods test convergence on the host every this many steps.
-        stateful: reuse the weights of the previous call as warm start when no warm start is
-            given and the problem shape matches (e.g. one solve per training step).
 
     Results are detached (no gradient flows through the solve).
 
     Raises:
-        ValueError: unknown method or non-positive tol/max_iter.
+        ValueError: unknown method or non-positive tol/max_iter/check_every.
     """
 
     def __init__(
@@ -93,9 +81,8 @@ class MinNormSolver:
         check_input: bool = True,
         input_tol: float | None = None,
         check_every: int = 16,
-        stateful: bool = False,
     ) -> None:
-        if method not in METHODS:
+        if method not in BACKENDS:
             raise ValueError(f"unknown min-norm method {method!r}; choose one of {METHODS}")
         if tol is not None and not tol > 0:
             raise ValueError(f"tol must be > 0, got {tol}")
@@ -104,20 +91,14 @@ class MinNormSolver:
         if check_every < 1:
             raise ValueError(f"check_every must be ≥ 1, got {check_every}")
         self.method = method
-        self.tol = _DEFAULT_TOL[method] if tol is None else float(tol)
+        self.tol = BACKENDS[method].default_tol if tol is None else float(tol)
         self.max_iter = max_iter
         self.check_input = check_input
         self.input_tol = input_tol
         self.check_every = check_every
-        self.stateful = stateful
-        self._previous: Tensor | None = None
 
     def __repr__(self) -> str:
         return f"MinNormSolver({self.method!r}, tol={self.tol:g}, max_iter={self.max_iter})"
-
-    def reset(self) -> None:
-        """Forget the weights remembered by a ``stateful`` solver."""
-        self._previous = None
 
     def solve_gram(self, gram: Tensor, warm_start: Tensor | None = None) -> MinNormResult:
         """Solve ``min_{λ∈Δ} λᵀGλ`` for ``gram`` of shape ``[..., K, K]``.
@@ -134,21 +115,10 @@ class MinNormSolver:
             ValueError: bad shape, K = 0, NaN/Inf, asymmetric or indefinite Gram (beyond
                 ``input_tol``), or a warm start of the wrong shape / off the simplex.
         """
-        k = check_gram_shape(gram)
-        if self._use_host(gram) and k <= SMALL_K:
-            rows = gram.detach().tolist()
-            if self.check_input:
-                rows = validate_gram_rows(rows, self._input_tol(gram.dtype))
-            else:
-                rows = symmetrize_rows(rows)
-            return self._solve_rows(rows, warm_start, gram.dtype)
-        if self._use_host(gram):
-            g = gram.detach().to(torch.float64).numpy()
-            if self.check_input:
-                g = validate_gram_host(g, self._input_tol(gram.dtype))  # returns it symmetrised
-            else:
-                g = 0.5 * (g + g.T)
-            return self._solve_host(g, warm_start, gram.dtype)
+        check_gram_shape(gram)
+        if self._on_host(gram):
+            check = self._input_tol(gram.dtype) if self.check_input else None
+            return self._solve_on_host(gram.detach(), warm_start, check, gram.dtype)
         g = validate_gram(gram.detach(), check_values=self.check_input, tol=self.input_tol)
         return self._solve(g, warm_start, gram.dtype)
 
@@ -167,120 +137,49 @@ class MinNormSolver:
         g = 0.5 * (g + g.mT)
         if self.check_input and not bool(torch.isfinite(g).all()):
             raise ValueError("vectors are too large: their Gram matrix overflows float64")
-        if self._use_host(vectors):
-            if g.shape[-1] <= SMALL_K:
-                return self._solve_rows(g.tolist(), warm_start, vectors.dtype)
-            return self._solve_host(g.numpy(), warm_start, vectors.dtype)
+        if self._on_host(vectors):
+            return self._solve_on_host(g, warm_start, None, vectors.dtype, symmetric=True)
         return self._solve(g, warm_start, vectors.dtype)
 
     def _input_tol(self, dtype: torch.dtype) -> float:
         return default_tolerance(dtype) if self.input_tol is None else float(self.input_tol)
 
-    def _use_host(self, x: Tensor) -> bool:
+    def _on_host(self, x: Tensor) -> bool:
         # One CPU problem: plain floats or numpy on the support beat batched torch masks.
-        return self.method == "exact" and x.dim() == 2 and x.device.type == "cpu"
+        return BACKENDS[self.method].host and x.dim() == 2 and x.device.type == "cpu"
 
-    def _host_warm_start(self, warm_start: Tensor | None, k: int) -> Tensor | None:
-        if warm_start is not None:
-            return validate_warm_start(warm_start.cpu(), torch.Size([]), k)
-        if self._previous is not None and self._previous.shape == (k,):
-            return self._previous.cpu()
-        return None
-
-    def _solve_rows(
-        self, rows: list[list[float]], warm_start: Tensor | None, dtype: torch.dtype
-    ) -> MinNormResult:
-        """One small symmetric CPU problem in plain floats (see :mod:`mooptim._exact_small`)."""
-        k = len(rows)
-        scale = diagonal_scale(rows)
-        warm = self._host_warm_start(warm_start, k)
-        iters, ok = 0, True
-        if scale == 0:
-            support, coef = list(range(k)), [1.0 / k] * k
-        elif k == 1:
-            support, coef = [0], [1.0]
-        elif k == 2:
-            support, coef, iters = [0, 1], min_norm_2_rows(rows), 1
-        else:
-            support, coef, iters, ok = wolfe_min_norm_rows(
-                rows,
-                scale,
-                None if warm is None else warm.tolist(),
-                tol=self.tol,
-                max_iter=self.max_iter,
-            )
-        certificate = kkt_certificate_rows(rows, support, coef, scale or 1.0)
-        lam = [0.0] * k
-        for s, c in zip(support, coef, strict=True):
-            lam[s] = c
-        return self._host_result(lam, certificate, iters, ok, dtype)
-
-    def _host_result(
+    def _solve_on_host(
         self,
-        lam: list[float],
-        certificate: tuple[float, float, float],
-        iters: int,
-        ok: bool,
+        gram: Tensor,
+        warm_start: Tensor | None,
+        input_tol: float | None,
         dtype: torch.dtype,
+        symmetric: bool = False,
     ) -> MinNormResult:
-        """The result of one host problem; ``certificate`` is ``(f, duality_gap, kkt_residual)``.
-
-        Every field is made by the same ``torch.tensor`` call: after other work has evicted the
-        caches, one code path is much cheaper than a slice, an unbind and a cast (measured).
-        """
-        f, gap, residual = certificate
-        weights = torch.tensor(lam, dtype=dtype)
-        if self.stateful:
-            same = dtype == torch.float64
-            self._previous = weights if same else torch.tensor(lam, dtype=torch.float64)
-        return MinNormResult(
-            weights=weights,
-            min_norm_sq=torch.tensor(f, dtype=dtype),
-            iterations=torch.tensor(iters),
-            kkt_residual=torch.tensor(residual, dtype=dtype),
-            duality_gap=torch.tensor(gap, dtype=dtype),
-            converged=torch.tensor(ok),
-        )
-
-    def _solve_host(
-        self, g: np.ndarray, warm_start: Tensor | None, dtype: torch.dtype
-    ) -> MinNormResult:
-        """One larger CPU problem with numpy (the corral solves dominate; see SMALL_K)."""
-        k = g.shape[0]
-        warm = self._host_warm_start(warm_start, k)
-        raw_scale = float(np.abs(np.diagonal(g)).max())
-        gn = g / (raw_scale or 1.0)
-        iters, ok = 0, True
-        if raw_scale == 0:
-            lam = np.full(k, 1.0 / k)
-        else:
-            lam, iters, ok = wolfe_min_norm_single(
-                gn, None if warm is None else warm.numpy(), tol=self.tol, max_iter=self.max_iter
-            )
-        lam = project_to_simplex_safe_host(lam)
-        f, gap, residual = kkt_certificate_host(gn, lam)
-        certificate = (f * raw_scale, gap * raw_scale, residual)
-        return self._host_result(lam.tolist(), certificate, iters, ok, dtype)
+        warm = None
+        if warm_start is not None:
+            warm = validate_warm_start(warm_start.cpu(), torch.Size([]), gram.shape[-1])
+        options = {"input_tol": input_tol, "symmetric": symmetric, "dtype": dtype}
+        return solve_on_host(gram, warm, tol=self.tol, max_iter=self.max_iter, **options)
 
     def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
+        """The batched path: normalise, solve with the method's backend, project and certify."""
         batch_shape, k = g.shape[:-2], g.shape[-1]
+        flat = g.reshape(-1, k, k)
         warm = None
         if warm_start is not None:
             warm = validate_warm_start(warm_start, batch_shape, k).to(g.device)
-        elif self._previous is not None and self._previous.shape == (*batch_shape, k):
-            warm = self._previous.to(g.device)
-        flat = g.reshape(-1, k, k)
-        bsz = flat.shape[0]
+            warm = warm.reshape(flat.shape[0], k)
         raw_scale = flat.diagonal(dim1=-2, dim2=-1).abs().amax(-1)
-        scale = gram_scale(flat)
-        gn = flat / scale.view(-1, 1, 1)
-        warm_flat = None if warm is None else warm.reshape(bsz, k)
-        weights, iters, converged = self._dispatch(gn, warm_flat)
-        zero = (raw_scale == 0).unsqueeze(-1)
-        weights = torch.where(zero, 1.0 / k, project_to_simplex_safe(weights))
+        gn = flat / gram_scale(flat).view(-1, 1, 1)
+        weights, iters, converged = self._dispatch(gn, warm)
+        finite = torch.isfinite(flat).flatten(1).all(-1) if not self.check_input else None
+        uniform = (raw_scale == 0) if finite is None else (raw_scale == 0) | ~finite
+        weights = torch.where(uniform.unsqueeze(-1), 1.0 / k, project_to_simplex_safe(weights))
         f, gap, residual = kkt_certificate(gn, weights)
-        if self.stateful:
-            self._previous = weights.reshape((*batch_shape, k)).detach()
+        if finite is not None:  # no host sync: a non-finite problem is never reported solved
+            converged = converged & finite
+            f, gap, residual = (torch.where(finite, x, torch.nan) for x in (f, gap, residual))
 
         def out(x: Tensor, dt: torch.dtype | None = dtype) -> Tensor:
             x = x.reshape((*batch_shape, *x.shape[1:]))
@@ -301,19 +200,5 @@ class MinNormSolver:
             ones = torch.ones(bsz, k, dtype=gn.dtype, device=gn.device)
             zeros = torch.zeros(bsz, dtype=torch.int64, device=gn.device)
             return ones, zeros, torch.ones(bsz, dtype=torch.bool, device=gn.device)
-        max_iter = self.max_iter
-        if self.method == "exact":
-            if k == 2:
-                ones = torch.ones(bsz, dtype=torch.int64, device=gn.device)
-                return min_norm_2(gn), ones, torch.ones_like(ones, dtype=torch.bool)
-            return wolfe_min_norm(gn, warm, tol=self.tol, max_iter=max_iter)
-        if self.method == "cvxpy":
-            return cvxpy_min_norm(gn)
-        fn = frank_wolfe_min_norm if self.method == "frank_wolfe" else projected_gradient_min_norm
-        return fn(
-            gn,
-            warm,
-            tol=self.tol,
-            max_iter=1000 if max_iter is None else max_iter,
-            check_every=self.check_every,
-        )
+        solve = BACKENDS[self.method].solve
+        return solve(gn, warm, self.tol, self.max_iter, self.check_every)

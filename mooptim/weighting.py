@@ -25,15 +25,16 @@ from typing import Any
 
 import torch
 
-from mooptim._active_solve import solve_active
-from mooptim._ema import ema_update
+from mooptim._step import MinNormStep, min_norm_step
 from mooptim._weighting_checks import (
     add_weighted_rows,
+    check_state_dict,
     check_structure,
     check_structures,
     extra_params,
     flags_on,
     loss_vector,
+    recording_presence,
     weighted_sum,
 )
 from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
@@ -41,7 +42,7 @@ from mooptim.gradients import DisjointParts, GradientStrategy, SubspaceAutograd,
 from mooptim.solver import MinNormSolver
 from mooptim.subspace import Subspace
 
-__all__ = ["MinNormWeighting", "WeightingOutput"]
+__all__ = ["MinNormStep", "MinNormWeighting", "WeightingOutput", "min_norm_step"]
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,28 @@ class WeightingOutput:
     result: Any
     num_active: int
 
+    @classmethod
+    def from_step(cls, loss: torch.Tensor, step: MinNormStep) -> WeightingOutput:
+        """The output of a step whose decisions are ``step`` and whose combined loss is ``loss``."""
+        return cls(
+            loss=loss,
+            weights=step.weights.detach(),
+            active=step.active,
+            present=step.present,
+            losses=step.losses,
+            gram=step.gram,
+            min_norm_sq=step.min_norm_sq,
+            result=step.result,
+            num_active=step.num_active,
+        )
+
 
 class MinNormWeighting:
     """Stateful min-norm weighting step over a parameter subspace.
+
+    A thin shell around :func:`min_norm_step` (the step as a pure function of the Gram): it takes
+    the per-objective gradients, averages them over ranks, and keeps what carries over between
+    steps: the previous λ (the warm start), the gradients' EMA and the step count.
 
     Three entry points: :meth:`combine` (K losses sharing one graph → Σ λ_i L_i to backward),
     :meth:`backward_parts` (K closures on disjoint parts of the batch → ``.grad`` filled) and
@@ -93,11 +113,10 @@ class MinNormWeighting:
             ``L2Normalization()``); ``None`` = no normalisation.
         ema_alpha: EMA weight of the NEW gradient: g̃ ← (1 − α) g̃ + α g_new. So α = 0.99 means
             "almost entirely the new gradient" (light smoothing) and α = 0.1 heavy smoothing;
-            ``None``, 0 or 1 disable it. This is the issue's/paper's formula as we read it; we could
-            not check the MORE trainer code here — if a reference uses the momentum convention
-            g̃ ← β g̃ + (1 − β) g, pass ``ema_alpha = 1 − β``. The EMA starts from each objective's
-            first gradient (the MORE reference initialises it from random values, which biases the
-            first steps' λ — a bug we do not copy). Needs a strategy that keeps the vectors.
+            ``None``, 0 or 1 disable it. For the momentum convention g̃ ← β g̃ + (1 − β) g, pass
+            ``ema_alpha = 1 − β``. The EMA starts from each objective's first gradient (not from
+            an arbitrary value, which would bias the first steps' λ). Needs a strategy that keeps
+            the vectors.
         strategy: how gradients are taken in :meth:`combine` (default :class:`SubspaceAutograd`).
             :meth:`backward_parts` always uses the disjoint-parts method.
         scale_by_num_objectives: multiply the combined loss by the number of active objectives k.
@@ -114,9 +133,10 @@ class MinNormWeighting:
 
     Missing or degenerate objectives: a ``None`` loss (absent from the batch on every rank) or a
     zero gradient (e.g. all pairs tied) is excluded from the solve, gets λ_i = 0 and ``active[i] =
-    False``; it can never take all the weight (the reference code's failure: a zero gradient is the
-    min-norm point itself). With no active objective the step returns a zero loss and all-zero
-    weights, with ``num_active == 0`` as the flag; it does not raise, so a loop can skip the update.
+    False``; it can never take all the weight (a zero gradient is itself the min-norm point, so a
+    solve that included it would put all the weight there). With no active objective the step
+    returns a zero loss and all-zero weights, with ``num_active == 0`` as the flag; it does not
+    raise, so a loop can skip the update.
 
     Raises:
         ValueError: wrong number of losses/closures, non-scalar or non-finite loss (naming the
@@ -194,8 +214,8 @@ class MinNormWeighting:
         averager = self._averager(losses)
         grads = self.strategy.compute(losses, self.subspace, averager)
         values = self._loss_values(losses, averager)
-        weights, out = self._solve(grads.gram, grads.vectors, values, averager, losses)
-        return WeightingOutput(loss=self._weighted_loss(losses, weights, out["num_active"]), **out)
+        step = self._step(grads.gram, grads.vectors, values, averager, losses)
+        return WeightingOutput.from_step(self._weighted_loss(losses, step), step)
 
     def combine_vectors(
         self, vectors: torch.Tensor, losses: Sequence[torch.Tensor | None]
@@ -224,8 +244,8 @@ class MinNormWeighting:
         local = torch.where(present[:, None], vectors.detach(), torch.zeros_like(vectors))
         local = averager(local)
         values = self._loss_values(losses, averager)
-        weights, out = self._solve(gram_matrix(local), local, values, averager, losses, "vectors")
-        return WeightingOutput(loss=self._weighted_loss(losses, weights, out["num_active"]), **out)
+        step = self._step(gram_matrix(local), local, values, averager, losses, "vectors")
+        return WeightingOutput.from_step(self._weighted_loss(losses, step), step)
 
     def backward_parts(
         self,
@@ -267,29 +287,19 @@ class MinNormWeighting:
             )
             return holder["avg"](t)
 
-        def run(i: int, closure: Callable[[], torch.Tensor | None]) -> Callable[[], Any]:
-            def wrapped() -> torch.Tensor | None:
-                loss = closure()
-                present_local[i] = loss is not None
-                return loss
-
-            return wrapped
-
-        losses, vectors = strategy.compute_parts(
-            [run(i, c) for i, c in enumerate(closures)], all_params, reduce, check_structure
-        )
+        recorded = recording_presence(closures, present_local)
+        losses, vectors = strategy.compute_parts(recorded, all_params, reduce, check_structure)
         averager = holder["avg"]
-        n = self.subspace.numel
-        sub = vectors[:, :n]
+        sub = vectors[:, : self.subspace.numel]
         values = self._loss_values(losses, averager)
-        weights, out = self._solve(gram_matrix(sub), sub, values, averager, losses)
-        scale = self._loss_scale(out["num_active"])
-        if out["num_active"] > 0:
-            add_weighted_rows(weights.to(vectors.dtype) * scale, vectors, all_params)
-        total = weighted_sum(losses, weights)  # the losses are detached here
+        step = self._step(gram_matrix(sub), sub, values, averager, losses)
+        scale = self._loss_scale(step.num_active)
+        if step.num_active > 0:
+            add_weighted_rows(step.weights.to(vectors.dtype) * scale, vectors, all_params)
+        total = weighted_sum(losses, step.weights)  # the losses are detached here
         if total is None:
             total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
-        return WeightingOutput(loss=total * scale, **out)
+        return WeightingOutput.from_step(total * scale, step)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -316,21 +326,8 @@ class MinNormWeighting:
             ValueError: missing keys, a different number of objectives, or an EMA whose width
                 does not match the subspace.
         """
-        missing = {"step", "num_objectives", "weights", "ema", "ema_seen"} - set(state)
-        if missing:
-            raise ValueError(f"state dict lacks keys {sorted(missing)}")
-        k = state["num_objectives"]
-        if self.num_objectives is not None and k is not None and k != self.num_objectives:
-            raise ValueError(
-                f"state dict is for {k} objectives, this weighting has {self.num_objectives}"
-            )
-        ema = state["ema"]
-        source = state.get("ema_source", "subspace")
-        if ema is not None and source == "subspace" and ema.shape[-1] != self.subspace.numel:
-            raise ValueError(
-                f"state dict EMA has {ema.shape[-1]} columns, "
-                f"the subspace has {self.subspace.numel}"
-            )
+        check_state_dict(state, self.num_objectives, self.subspace.numel)
+        k, ema = state["num_objectives"], state["ema"]
         device = self.subspace.params[0].device
 
         def m(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -339,7 +336,7 @@ class MinNormWeighting:
         self.step = int(state["step"])
         self.num_objectives = k if k is not None else self.num_objectives
         self._weights, self._ema, self._ema_seen = m(state["weights"]), m(ema), m(state["ema_seen"])
-        self._ema_source = source
+        self._ema_source = state.get("ema_source", "subspace")
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -369,17 +366,17 @@ class MinNormWeighting:
         return averager(loss_vector(losses, self.subspace.params[0].device))
 
     def _weighted_loss(
-        self, losses: Sequence[torch.Tensor | None], weights: torch.Tensor, num_active: int
+        self, losses: Sequence[torch.Tensor | None], step: MinNormStep
     ) -> torch.Tensor:
-        total = weighted_sum(losses, weights)
+        total = weighted_sum(losses, step.weights)
         if total is None:
-            return torch.zeros((), device=weights.device, requires_grad=True)
-        return total * self._loss_scale(num_active)
+            return torch.zeros((), device=step.weights.device, requires_grad=True)
+        return total * self._loss_scale(step.num_active)
 
     def _loss_scale(self, num_active: int) -> float:
         return float(num_active) if self.scale_by_num_objectives and num_active > 0 else 1.0
 
-    def _solve(
+    def _step(
         self,
         gram: torch.Tensor,
         vectors: torch.Tensor | None,
@@ -387,63 +384,26 @@ class MinNormWeighting:
         averager: ObjectiveAverager,
         local_losses: Sequence[torch.Tensor | None],
         source: str = "subspace",
-    ) -> tuple[torch.Tensor, dict[str, Any]]:
-        k = gram.shape[0]
-        sq_norms = torch.diagonal(gram)
-        finite = torch.isfinite(sq_norms)
-        # activity is judged on this step's (rank-averaged) gradient, not on the EMA
-        nonzero = (sq_norms > 0) & (sq_norms > self.zero_grad_tol * sq_norms.max())
-        active_t = averager.present_anywhere.to(nonzero.device) & nonzero
-        ema = ema_seen = None
-        if self.ema_alpha is not None and vectors is not None:
-            # computed aside, committed only once the checks below pass
-            ema, ema_seen = ema_update(
-                self._ema, self._ema_seen, vectors.detach(), active_t, self.ema_alpha
-            )
-            gram = gram_matrix(ema)
-            sq_norms = torch.diagonal(gram)
-            finite = finite & torch.isfinite(sq_norms)
-        # this rank's loss values (0 where absent) and their finiteness; the losses' types, shapes
-        # and graphs were checked on entry, without a host sync
-        local_values = loss_vector(local_losses, values.device)
-        checks = [active_t, finite, torch.isfinite(local_values)]
-        flags = torch.cat([c.to(active_t.device) for c in checks]).tolist()  # the first host read
-        active = flags[:k]
-        if not all(flags[2 * k :]):
-            bad = flags[2 * k :].index(False)
-            raise ValueError(f"loss of objective {bad} is not finite ({local_values[bad].item()})")
-        if not all(flags[k : 2 * k]):
-            bad = flags[k : 2 * k].index(False)
-            raise ValueError(f"the gradient of objective {bad} is not finite")
-        if ema is not None:
-            self._ema, self._ema_seen, self._ema_source = ema, ema_seen, source
-        idx = [i for i in range(k) if active[i]]
-        self.step += 1
-        warm = self._warm_start(idx, gram) if len(idx) > 1 else None
-        weights, used, min_norm_sq, result = solve_active(
-            gram, values, idx, self.solver, self.normalizer, warm
+    ) -> MinNormStep:
+        """Run :func:`min_norm_step` on this state and commit its result (only if it passed)."""
+        ema = None if self._ema is None or self._ema_seen is None else (self._ema, self._ema_seen)
+        step = min_norm_step(
+            gram,
+            vectors,
+            values,
+            loss_vector(local_losses, values.device),
+            averager.present_anywhere,
+            solver=self.solver,
+            normalizer=self.normalizer,
+            previous=self._weights,
+            ema=ema,
+            ema_alpha=self.ema_alpha,
+            zero_grad_tol=self.zero_grad_tol,
         )
+        if step.ema is not None:
+            self._ema, self._ema_seen, self._ema_source = step.ema, step.ema_seen, source
+        self.step += 1
         if self.broadcast and averager.enabled:
-            broadcast_weights(weights, self.process_group)
-        self._weights = weights.detach().clone()
-        present = averager.present_anywhere.to(weights.device)
-        out = {
-            "weights": weights.detach(),
-            "active": torch.tensor(active, device=weights.device),
-            "present": present,
-            "losses": local_values,
-            "gram": used.detach(),
-            "min_norm_sq": min_norm_sq.detach(),
-            "result": result,
-            "num_active": len(idx),
-        }
-        return weights, out
-
-    def _warm_start(self, idx: list[int], like: torch.Tensor) -> torch.Tensor | None:
-        if self._weights is None or self._weights.shape[0] != self.num_objectives:
-            return None
-        prev = self._weights[idx].to(device=like.device, dtype=torch.float64)
-        total = prev.sum()
-        # a previous step that gave these objectives no weight carries no useful start: use uniform
-        uniform = torch.full_like(prev, 1.0 / len(idx))
-        return torch.where(total > 0, prev / total.clamp_min(torch.finfo(prev.dtype).tiny), uniform)
+            broadcast_weights(step.weights, self.process_group)
+        self._weights = step.weights.detach().clone()
+        return step

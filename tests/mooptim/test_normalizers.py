@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mooptim import (
+    NORMALIZERS,
     L2Normalization,
     LossL2Normalization,
     LossNormalization,
@@ -68,3 +69,11 @@ def test_gram_form_matches_vector_form(seed: int, k: int, name: str) -> None:
     if name == "l2":
         norms = normed.norm(dim=-1)
         torch.testing.assert_close(norms[1:], torch.ones_like(norms[1:]))
+
+
+def test_names_are_exported_and_each_builds_its_normalizer() -> None:
+    assert NORMALIZERS == ("none", "l2", "loss", "loss+")
+    for name in NORMALIZERS:
+        assert normalizer_from_name(name).name == name
+    with pytest.raises(ValueError, match="choose one of"):
+        normalizer_from_name("l1")

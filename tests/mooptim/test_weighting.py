@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from mooptim._ema import ema_update
-from mooptim._weighting_checks import add_weighted_rows
 from mooptim.gradients import DisjointParts, GramAccumulation
 from mooptim.normalizers import L2Normalization
 from mooptim.solver import MinNormSolver
@@ -179,28 +175,6 @@ def test_warm_start_is_previous_weights_restricted_to_active() -> None:
     torch.testing.assert_close(solver.warm_starts[2], prev / prev.sum())
 
 
-@settings(max_examples=30)
-@given(alpha=st.floats(0.01, 0.99), steps=st.integers(1, 4), seed=st.integers(0, 10**6))
-def test_ema_update_formula(alpha: float, steps: int, seed: int) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    state = seen = None
-    manual: list[torch.Tensor | None] = [None, None, None]
-    for _ in range(steps):
-        new = torch.randn(3, 4, generator=gen, dtype=torch.float64)
-        update = torch.rand(3, generator=gen) > 0.3
-        state, seen = ema_update(state, seen, new, update, alpha)
-        for i in range(3):
-            if update[i]:
-                manual[i] = (
-                    new[i] if manual[i] is None else (1 - alpha) * manual[i] + alpha * new[i]
-                )
-        for i in range(3):
-            if manual[i] is None:
-                assert not seen[i] and torch.all(state[i] == 0)
-            else:
-                torch.testing.assert_close(state[i], manual[i])
-
-
 def test_ema_first_step_equals_no_ema_and_then_smooths() -> None:
     model, xs, ys = setup(5)
     alpha = 0.3
@@ -363,29 +337,3 @@ def test_non_finite_gradient_names_the_objective_and_keeps_the_state() -> None:
         weighting(model).combine_vectors(
             torch.ones(3, 4), [losses[0] + float("inf"), losses[1], None]
         )
-
-
-@pytest.mark.parametrize("existing", ["none", "contiguous", "transposed"])
-@pytest.mark.parametrize("mixed", [False, True])
-def test_weighted_rows_are_written_into_grad_like_backward(existing: str, mixed: bool) -> None:
-    torch.manual_seed(5)
-    params = [
-        torch.randn(3, 4, dtype=torch.float64, requires_grad=True),
-        torch.randn(4, dtype=torch.float32 if mixed else torch.float64, requires_grad=True),
-        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
-    ]
-    vectors = torch.randn(3, sum(p.numel() for p in params), dtype=torch.float64)
-    coeffs = torch.tensor([0.2, 0.5, 0.3], dtype=torch.float64)
-    before = []
-    for p in params:
-        if existing == "none":
-            before.append(torch.zeros_like(p))
-            continue
-        g = torch.randn(p.shape[::-1], dtype=p.dtype)
-        p.grad = g.T if existing == "transposed" and p.dim() == 2 else g.reshape(p.shape)
-        before.append(p.grad.clone())
-    direction = (coeffs @ vectors).split([p.numel() for p in params])
-    add_weighted_rows(coeffs, vectors, params)
-    for p, b, d in zip(params, before, direction, strict=True):
-        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype
-        torch.testing.assert_close(p.grad, b + d.reshape(p.shape).to(p.dtype))

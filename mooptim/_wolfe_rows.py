@@ -1,11 +1,11 @@
 """Wolfe's min-norm-point algorithm for one small problem, in plain Python floats.
 
-The same algorithm, tolerance and stopping rules as :mod:`mooptim._exact` (see there for the
-method), specialised to a single Gram matrix given as a list of rows. For one CPU problem with a
-handful of objectives, numpy and torch cost far more per call than the arithmetic: every operation
-pays a dispatch, and the first call after other work (a training step) runs with cold caches
-through a large code path. Plain floats touch only the interpreter. Two changes make the small
-case cheap:
+The algorithm of :mod:`mooptim._wolfe`, with the tolerance and stopping rules of
+:mod:`mooptim._wolfe_batched`, specialised to a single Gram matrix given as a list of rows. For one
+CPU problem with a handful of objectives, numpy and torch cost far more per call than the
+arithmetic: every operation pays a dispatch, and the first call after other work (a training step)
+runs with cold caches through a large code path. Plain floats touch only the interpreter. Two
+changes make the small case cheap:
 
 * the corral system ``(G_SS + s·11ᵀ + ridge·s·I) α = 1`` is solved through a Cholesky factor that
   is *extended* by one row when an objective enters the corral (O(m²) instead of a fresh O(m³)
@@ -20,39 +20,19 @@ from __future__ import annotations
 import math
 from operator import mul
 
-from mooptim._exact import _RIDGE, _SAME_2
-
-Rows = list[list[float]]
+from mooptim._rows import Rows, cholesky_rows, gram_times
+from mooptim._wolfe import RIDGE, SAME_2, default_max_iter
 
 
 def min_norm_2_rows(gram: Rows) -> list[float]:
-    """Plain-float twin of :func:`mooptim._exact.min_norm_2` for one ``2 × 2`` problem."""
+    """Plain-float twin of :func:`mooptim._wolfe_batched.min_norm_2` for one ``2 × 2`` problem."""
     a, b, c = gram[0][0], gram[1][1], gram[0][1]
     den = a + b - 2 * c
-    if den > _SAME_2 * (a + b):
+    if den > SAME_2 * (a + b):
         lam0 = min(max((b - c) / den, 0.0), 1.0)
     else:
         lam0 = 1.0 if a < b else 0.0 if a > b else 0.5
     return [lam0, 1.0 - lam0]
-
-
-def cholesky_rows(matrix: Rows, shift: float = 0.0) -> Rows | None:
-    """Lower Cholesky factor of ``matrix + shift·I`` (row i holds its i + 1 leading entries).
-
-    Reads the lower triangle only. Returns None when a pivot is not positive, i.e. when
-    ``matrix + shift·I`` is not (numerically) positive definite.
-    """
-    low: Rows = []
-    for i, mi in enumerate(matrix):
-        row: list[float] = []
-        for lj, mij in zip(low, mi, strict=False):
-            row.append((mij - sum(map(mul, row, lj))) / lj[-1])
-        pivot = mi[i] + shift - sum(map(mul, row, row))
-        if not pivot > 0:
-            return None
-        row.append(math.sqrt(pivot))
-        low.append(row)
-    return low
 
 
 def _affine_minimizer(low: Rows) -> list[float]:
@@ -73,7 +53,7 @@ def _affine_minimizer(low: Rows) -> list[float]:
 
 def _corral_factor(gram: Rows, support: list[int], scale: float) -> Rows | None:
     block = [[gram[a][b] + scale for b in support] for a in support]
-    return cholesky_rows(block, _RIDGE * scale)
+    return cholesky_rows(block, RIDGE * scale)
 
 
 def _extend_factor(low: Rows, gram: Rows, support: list[int], j: int, scale: float) -> None:
@@ -82,7 +62,7 @@ def _extend_factor(low: Rows, gram: Rows, support: list[int], j: int, scale: flo
     row: list[float] = []
     for lr, s in zip(low, support, strict=True):
         row.append((gj[s] + scale - sum(map(mul, row, lr))) / lr[-1])
-    ridge = _RIDGE * scale
+    ridge = RIDGE * scale
     pivot = gj[j] + scale + ridge - sum(map(mul, row, row))
     # j entered because (Gλ)_j < λᵀGλ − tol, so it is affinely independent of the corral in exact
     # arithmetic; rounding can still leave a pivot at the ridge's level, which the ridge bounds.
@@ -90,12 +70,37 @@ def _extend_factor(low: Rows, gram: Rows, support: list[int], j: int, scale: flo
     low.append(row)
 
 
-def gram_times(gram: Rows, support: list[int], coef: list[float]) -> list[float]:
-    """``w = G λ`` for ``λ`` supported on ``support`` with coefficients ``coef`` (G symmetric)."""
-    w = [0.0] * len(gram)
-    for s, c in zip(support, coef, strict=True):
-        w = [wi + c * gi for wi, gi in zip(w, gram[s], strict=True)]
-    return w
+def _initial_corral(
+    gram: Rows, scale: float, warm_start: list[float] | None
+) -> tuple[list[int], list[float], Rows]:
+    """``(support, coefficients, factor)`` to start from: the warm start's support when its corral
+    is affinely independent (its factor exists), else the vertex with the smallest ``G_ii``."""
+    if warm_start is not None:
+        support = [i for i, v in enumerate(warm_start) if v > 0]
+        low = _corral_factor(gram, support, scale)
+        if low is not None:
+            return support, [warm_start[i] for i in support], low
+    support = [min(range(len(gram)), key=lambda i: gram[i][i])]
+    low = _corral_factor(gram, support, scale)
+    assert low is not None  # a 1 × 1 block G_ii + s + ridge·s > 0 since s > 0
+    return support, [1.0], low
+
+
+def _towards(coef: list[float], alpha: list[float]) -> tuple[float, int, list[float]]:
+    """Minor cycle: move from λ towards α until the first coefficient reaches 0.
+
+    Returns ``(θ, dropped position, moved coefficients)``, the dropped one set to exactly 0.
+    """
+    theta, drop = math.inf, -1
+    for p, (c, a) in enumerate(zip(coef, alpha, strict=True)):
+        if a <= 0:
+            ratio = c / max(c - a, 1e-300)
+            if ratio < theta:
+                theta, drop = ratio, p
+    theta = min(max(theta, 0.0), 1.0)
+    moved = [max(c + theta * (a - c), 0.0) for c, a in zip(coef, alpha, strict=True)]
+    moved[drop] = 0.0
+    return theta, drop, moved
 
 
 def wolfe_min_norm_rows(
@@ -122,17 +127,9 @@ def wolfe_min_norm_rows(
         and 0 elsewhere.
     """
     k = len(gram)
-    max_iter = 50 + 10 * k if max_iter is None else max_iter
+    max_iter = default_max_iter(k) if max_iter is None else max_iter
     tol_s = tol * scale
-    low = None
-    if warm_start is not None:
-        support = [i for i, v in enumerate(warm_start) if v > 0]
-        coef = [warm_start[i] for i in support]
-        low = _corral_factor(gram, support, scale)
-    if low is None:
-        support = [min(range(k), key=lambda i: gram[i][i])]
-        coef = [1.0]
-        low = _corral_factor(gram, support, scale)
+    support, coef, low = _initial_corral(gram, scale, warm_start)
     last_added = -1
     for it in range(1, max_iter + 1):
         alpha = _affine_minimizer(low) if len(support) > 1 else [1.0]
@@ -147,33 +144,14 @@ def wolfe_min_norm_rows(
             coef = [*alpha, 0.0]
             last_added = j
             continue
-        # Minor cycle: move from λ towards α until the first coefficient reaches 0, drop it.
-        theta, drop = math.inf, -1
-        for p, (c, a) in enumerate(zip(coef, alpha, strict=True)):
-            if a <= 0:
-                ratio = c / max(c - a, 1e-300)
-                if ratio < theta:
-                    theta, drop = ratio, p
-        theta = min(max(theta, 0.0), 1.0)
+        theta, drop, moved = _towards(coef, alpha)
         if theta <= 0 and support[drop] == last_added:
             # Rounding made a just-added objective leave at once: a fixed point, stop there.
             return support, coef, it, True
-        moved = [max(c + theta * (a - c), 0.0) for c, a in zip(coef, alpha, strict=True)]
-        moved[drop] = 0.0
         support = [s for s, v in zip(support, moved, strict=True) if v > 0]
         coef = [v for v in moved if v > 0]
-        low = _corral_factor(gram, support, scale)
-        if low is None:  # unreachable in exact arithmetic: a sub-corral stays independent
+        factor = _corral_factor(gram, support, scale)
+        if factor is None:  # unreachable in exact arithmetic: a sub-corral stays independent
             return support, coef, it, False
+        low = factor
     return support, coef, max_iter, False
-
-
-def kkt_certificate_rows(
-    gram: Rows, support: list[int], coef: list[float], scale: float
-) -> tuple[float, float, float]:
-    """Plain-float twin of :func:`mooptim._result.kkt_certificate`: ``(f, gap, residual)``."""
-    w = gram_times(gram, support, coef)
-    f = sum(map(mul, coef, (w[s] for s in support)))
-    stationarity = max(f - min(w), 0.0)
-    slack = max(c * abs(w[s] - f) for s, c in zip(support, coef, strict=True))
-    return f, 2 * stationarity, max(stationarity, slack) / scale

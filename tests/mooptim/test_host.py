@@ -1,4 +1,4 @@
-"""The three implementations of the exact method give the same answers.
+"""One CPU problem, exact method: plain floats, numpy and the batched torch loop agree.
 
 One CPU problem is solved in plain Python floats (K ≤ ``SMALL_K``) or with numpy (larger K);
 batches go through the lockstep torch loop. All must meet the shared correctness checks and agree.
@@ -12,9 +12,8 @@ from _asserts import assert_valid, method_cases, scale_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mooptim.solver as solver_module
+import mooptim._host as host_module
 from mooptim import MinNormSolver
-from mooptim._exact_small import cholesky_rows, wolfe_min_norm_rows
 
 EXACT = next(c for c in method_cases() if c.name == "exact")
 
@@ -32,12 +31,12 @@ def _jacobian(k: int, d: int, kind: str, seed: int) -> torch.Tensor:
 
 
 def _solve_with_small_k(gram: torch.Tensor, small_k: int, **options: object):
-    old = solver_module.SMALL_K
-    solver_module.SMALL_K = small_k
+    old = host_module.SMALL_K
+    host_module.SMALL_K = small_k
     try:
         return MinNormSolver(**options).solve_gram(gram)
     finally:
-        solver_module.SMALL_K = old
+        host_module.SMALL_K = old
 
 
 @settings(max_examples=60)
@@ -64,7 +63,7 @@ def test_python_numpy_and_batched_paths_agree(k: int, kind: str, seed: int, expo
         torch.testing.assert_close(python.weights, batched.weights[0], atol=1e-8, rtol=0)
 
 
-@pytest.mark.parametrize("k", [5, solver_module.SMALL_K, solver_module.SMALL_K + 1, 40])
+@pytest.mark.parametrize("k", [5, host_module.SMALL_K, host_module.SMALL_K + 1, 40])
 def test_default_path_is_valid_on_either_side_of_the_threshold(k: int) -> None:
     for kind in ("random", "shared", "duplicated", "low_rank"):
         jac = _jacobian(k, k + 3, kind, seed=k)
@@ -93,36 +92,6 @@ def test_unchecked_input_is_still_symmetrised(k: int) -> None:
     res = MinNormSolver(check_input=False).solve_gram(gram + skew * float(gram.max()))
     ref = MinNormSolver().solve_gram(gram)
     torch.testing.assert_close(res.weights, ref.weights, atol=1e-9, rtol=0)
-
-
-def test_warm_start_on_dependent_objectives_falls_back() -> None:
-    """A warm support that is not affinely independent (two identical objectives) still solves."""
-    jac = _jacobian(6, 4, "random", seed=1)
-    jac[1] = jac[0]
-    gram = jac @ jac.T
-    rows, s = gram.tolist(), float(gram.diagonal().max())
-    warm = [0.5, 0.5, 0.0, 0.0, 0.0, 0.0]
-    support, coef, _, converged = wolfe_min_norm_rows(rows, s, warm)
-    lam = torch.zeros(6, dtype=torch.float64)
-    lam[support] = torch.tensor(coef, dtype=torch.float64)
-    ref = MinNormSolver().solve_gram(gram)
-    assert converged
-    assert abs(float(lam @ gram @ lam) - float(ref.min_norm_sq)) <= 1e-12 * s
-    res = MinNormSolver().solve_gram(gram, warm_start=torch.tensor(warm, dtype=torch.float64))
-    assert_valid(res, gram, EXACT)
-
-
-def test_cholesky_rows_matches_torch_and_detects_indefinite() -> None:
-    jac = _jacobian(7, 9, "random", seed=2)
-    gram = jac @ jac.T
-    low = cholesky_rows(gram.tolist())
-    assert low is not None
-    dense = torch.zeros(7, 7, dtype=torch.float64)
-    for i, row in enumerate(low):
-        dense[i, : i + 1] = torch.tensor(row, dtype=torch.float64)
-    torch.testing.assert_close(dense, torch.linalg.cholesky(gram), rtol=1e-12, atol=1e-12)
-    assert cholesky_rows([[1.0, 2.0], [2.0, 1.0]]) is None
-    assert cholesky_rows([[0.0]]) is None and cholesky_rows([[0.0]], shift=1e-9) is not None
 
 
 def test_power_of_two_scaling_is_bitwise_on_the_python_path() -> None:

@@ -1,32 +1,15 @@
-"""Exact min-norm solver: Wolfe's minimum-norm-point algorithm, batched in lockstep.
+"""Wolfe's min-norm-point method (see :mod:`mooptim._wolfe`), torch, batched in lockstep.
 
-Problem: ``λ* = argmin_{λ ≥ 0, Σλ = 1} λᵀGλ`` for a PSD Gram ``G = J Jᵀ`` (the min-norm point of the
-convex hull of the rows of J, MGDA). Algorithm: P. Wolfe, "Finding the nearest point in a polytope",
-Math. Programming 11 (1976), an active-set method expressed through G only:
-
-* keep a *corral* S (affinely independent objectives) and ``λ`` with ``λ_i > 0`` exactly on S;
-* minor cycle: the affine minimizer ``α = argmin_{Σα=1, α_i=0 ∉ S} αᵀGα``, i.e.
-  ``α ∝ (G_SS + 11ᵀ)⁻¹ 1``; if ``α_S > 0`` accept it, else move from λ towards α until the first
-  coefficient hits 0 and drop it from S;
-* major cycle (after an accepted α): ``j = argmin_i (Gλ)_i``; stop if ``λᵀGλ − (Gλ)_j ≤ tol``,
-  else add j to S. The new point is affinely independent of S, so the system stays nonsingular.
-
-Each step strictly decreases the objective and no corral repeats, so the method terminates after
-finitely many steps with the exact optimum (up to rounding). All problems of a batch iterate
-together; finished problems are frozen by masks and dropped from the work set on CPU.
+All problems of a batch iterate together; finished problems are frozen by masks (accelerators) or
+dropped from the work set (CPU). The K = 2 case has a closed form.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
-# Ridge added to (G_SS + 11ᵀ) (G normalised to max diag 1): keeps the solve finite if rounding makes
-# a corral numerically affinely dependent; at 1e-13 it does not move a well-posed solution.
-_RIDGE = 1e-13
-# K = 2: two vectors closer than this (relative, on ‖g_1 − g_2‖²) are treated as identical.
-_SAME_2 = 1e-12
+from mooptim._wolfe import RIDGE, SAME_2, default_max_iter
 
 
 def min_norm_2(gram: Tensor) -> Tensor:
@@ -44,7 +27,7 @@ def min_norm_2(gram: Tensor) -> Tensor:
     """
     a, b, c = gram[:, 0, 0], gram[:, 1, 1], gram[:, 0, 1]
     den = a + b - 2 * c
-    distinct = den > _SAME_2 * (a + b)
+    distinct = den > SAME_2 * (a + b)
     lam0 = ((b - c) / torch.where(distinct, den, torch.ones_like(den))).clamp(0, 1)
     tie = torch.where(a < b, 1.0, torch.where(a > b, 0.0, 0.5)).to(gram.dtype)
     lam0 = torch.where(distinct, lam0, tie)
@@ -58,7 +41,7 @@ def _affine_minimizer(gram_plus_one: Tensor, support: Tensor) -> Tensor:
     """
     s = support.to(gram_plus_one.dtype)
     mat = gram_plus_one * (s.unsqueeze(-1) * s.unsqueeze(-2))
-    mat.diagonal(dim1=-2, dim2=-1).add_(1 - s + _RIDGE)
+    mat.diagonal(dim1=-2, dim2=-1).add_(1 - s + RIDGE)
     alpha = torch.linalg.solve(mat, s)
     return alpha / alpha.sum(-1, keepdim=True)
 
@@ -135,7 +118,7 @@ def wolfe_min_norm(
         ``(weights [B, K], iterations [B] int64, converged [B] bool)``.
     """
     k = gram.shape[-1]
-    max_iter = 50 + 10 * k if max_iter is None else max_iter
+    max_iter = default_max_iter(k) if max_iter is None else max_iter
     if warm_start is None:
         # min(-1).indices: the first minimum like argmin, but fast on the strided diagonal.
         first = gram.diagonal(dim1=-2, dim2=-1).min(-1).indices
@@ -209,73 +192,3 @@ def _run_masked(
         if (step + 1) % 4 == 0 and bool(done.all()):
             break
     return lam, iters, done
-
-
-def wolfe_min_norm_single(
-    gram: np.ndarray,
-    warm_start: np.ndarray | None = None,
-    *,
-    tol: float = 1e-12,
-    max_iter: int | None = None,
-) -> tuple[np.ndarray, int, bool]:
-    """The same algorithm as :func:`wolfe_min_norm` for one problem, on the host with numpy.
-
-    Used for a single CPU problem, where per-operation dispatch dominates: the corral system is
-    solved on the support only, with the same ridge, tolerance and stopping rules as the batched
-    version (so both give the same iterates up to rounding).
-
-    Args:
-        gram: ``[K, K]`` float64, normalised to ``max_i G_ii = 1``.
-        warm_start: ``[K]`` simplex point or None.
-
-    Returns:
-        ``(weights [K], iterations, converged)``.
-    """
-    k = gram.shape[0]
-    max_iter = 50 + 10 * k if max_iter is None else max_iter
-    if warm_start is None:
-        lam = np.zeros(k)
-        lam[int(np.argmin(np.diag(gram)))] = 1.0
-    else:
-        lam = warm_start.copy()
-    support = np.flatnonzero(lam > 0)
-    # (G + 11ᵀ + ridge·I) once; each step only slices its support block.
-    gp1 = gram + 1.0
-    gp1.flat[:: k + 1] += _RIDGE
-    ones = np.ones(k)
-    last_added = -1
-    for it in range(1, max_iter + 1):
-        m = len(support)
-        if m == 1:  # a single vertex is its own affine minimizer (the solve would give 1 too)
-            alpha = ones[:1]
-        elif m == 2:  # M⁻¹1 ∝ adj(M)1 = (M_22 − M_12, M_11 − M_12): no LAPACK call (dispatch)
-            a, b = support
-            m12 = gp1[a, b]
-            alpha = np.array([gp1[b, b] - m12, gp1[a, a] - m12])
-            alpha /= alpha.sum()
-        else:
-            alpha = np.linalg.solve(gp1.take(support, 0).take(support, 1), ones[:m])
-            alpha /= alpha.sum()
-        if alpha.min() > 0:
-            lam = np.zeros(k)
-            lam[support] = alpha
-            w = gram @ lam
-            j = int(w.argmin())
-            if lam @ w - w[j] <= tol or lam[j] > 0:
-                return lam, it, True
-            support = np.append(support, j)
-            last_added = j
-            continue
-        current = lam[support]
-        blocking = np.flatnonzero(alpha <= 0)
-        ratio = current[blocking] / np.maximum(current[blocking] - alpha[blocking], 1e-300)
-        drop = int(blocking[np.argmin(ratio)])
-        theta = min(max(float(ratio.min()), 0.0), 1.0)
-        if theta <= 0 and support[drop] == last_added:
-            return lam, it, True
-        new = np.maximum(current + theta * (alpha - current), 0.0)
-        new[drop] = 0.0
-        lam = np.zeros(k)
-        lam[support] = new
-        support = support[new > 0]
-    return lam, max_iter, False

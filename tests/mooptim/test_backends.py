@@ -1,4 +1,4 @@
-"""Hypothesis properties shared by every min-norm method (see _asserts.py)."""
+"""The backend table, and hypothesis properties shared by every min-norm method (_asserts.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from _asserts import MethodCase, assert_valid, method_cases, scale_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mooptim
 from mooptim import MinNormSolver
+from mooptim._backends import BACKENDS
 
 CASES = {c.name: c for c in method_cases()}
 EXAMPLES = {"exact": 60, "frank_wolfe": 8, "projected_gradient": 12, "cvxpy": 15}
@@ -167,3 +169,11 @@ def test_iterative_methods_reach_exact_objective(name: str) -> None:
             assert gap <= case.objective_tol * s + 1e-12 * s
 
     check()
+
+
+def test_one_table_names_every_method() -> None:
+    assert mooptim.METHODS == tuple(BACKENDS) == tuple(CASES)
+    assert mooptim.METHODS == ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
+    for name, backend in BACKENDS.items():
+        assert MinNormSolver(name).tol == backend.default_tol
+    assert [name for name, b in BACKENDS.items() if b.host] == ["exact"]

@@ -1,0 +1,144 @@
+"""One min-norm problem on the CPU, exact method: plain floats up to ``SMALL_K`` objectives, numpy
+above.
+
+A single small problem is dispatch-bound, so the batched torch loop is the slowest choice for it;
+which of the other two wins depends on K (``benchmarks/solvers.py --paths``, recorded in
+``docs/benchmarks/solvers.md``): plain floats up to K = 12, numpy's LAPACK corral solves from
+K = 16 on. Both validate, solve and certify with their own twins of the torch functions and build
+the result fields with one ``torch.tensor`` call each: after other work has evicted the caches,
+one code path is much cheaper than a slice, an unbind and a cast (measured).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mooptim._result import MinNormResult
+from mooptim._rows import (
+    Rows,
+    dense_weights,
+    diagonal_scale,
+    is_finite_rows,
+    kkt_certificate_rows,
+    symmetrize_rows,
+    validate_gram_rows,
+)
+from mooptim._wolfe_numpy import (
+    kkt_certificate_numpy,
+    project_to_simplex_numpy,
+    validate_gram_numpy,
+    wolfe_min_norm_numpy,
+)
+from mooptim._wolfe_rows import min_norm_2_rows, wolfe_min_norm_rows
+
+# Up to this many objectives plain floats are cheaper than numpy, warm or cold (measured).
+SMALL_K = 12
+
+# (weights, (f, duality gap, KKT residual), iterations, converged)
+Solution = tuple[list[float], tuple[float, float, float], int, bool]
+
+
+def _not_finite(k: int) -> Solution:
+    """What a Gram with a NaN/Inf entry gets when the value checks are off: the uniform point,
+    a NaN certificate and ``converged=False`` (no method can claim to have solved it)."""
+    nan = float("nan")
+    return [1.0 / k] * k, (nan, nan, nan), 0, False
+
+
+def _solve_rows(
+    rows: Rows,
+    warm: list[float] | None,
+    input_tol: float | None,
+    symmetric: bool,
+    tol: float,
+    max_iter: int | None,
+) -> Solution:
+    k = len(rows)
+    if input_tol is not None:
+        rows = validate_gram_rows(rows, input_tol)
+    elif not is_finite_rows(rows):
+        return _not_finite(k)
+    elif not symmetric:
+        rows = symmetrize_rows(rows)
+    scale = diagonal_scale(rows)
+    iters, ok = 0, True
+    if scale == 0:
+        support, coef = list(range(k)), [1.0 / k] * k
+    elif k == 1:
+        support, coef = [0], [1.0]
+    elif k == 2:
+        support, coef, iters = [0, 1], min_norm_2_rows(rows), 1
+    else:
+        solution = wolfe_min_norm_rows(rows, scale, warm, tol=tol, max_iter=max_iter)
+        support, coef, iters, ok = solution
+    certificate = kkt_certificate_rows(rows, support, coef, scale or 1.0)
+    return dense_weights(k, support, coef), certificate, iters, ok
+
+
+def _solve_numpy(
+    g: np.ndarray,
+    warm: np.ndarray | None,
+    input_tol: float | None,
+    symmetric: bool,
+    tol: float,
+    max_iter: int | None,
+) -> Solution:
+    k = g.shape[0]
+    if input_tol is not None:
+        g = validate_gram_numpy(g, input_tol)  # returns it symmetrised
+    elif not np.isfinite(g).all():
+        return _not_finite(k)
+    elif not symmetric:
+        g = 0.5 * (g + g.T)
+    raw_scale = float(np.abs(np.diagonal(g)).max())
+    gn = g / (raw_scale or 1.0)
+    iters, ok = 0, True
+    if raw_scale == 0:
+        lam = np.full(k, 1.0 / k)
+    else:
+        lam, iters, ok = wolfe_min_norm_numpy(gn, warm, tol=tol, max_iter=max_iter)
+    lam = project_to_simplex_numpy(lam)
+    f, gap, residual = kkt_certificate_numpy(gn, lam)
+    return lam.tolist(), (f * raw_scale, gap * raw_scale, residual), iters, ok
+
+
+def solve_on_host(
+    gram: Tensor,
+    warm_start: Tensor | None,
+    *,
+    input_tol: float | None,
+    symmetric: bool = False,
+    dtype: torch.dtype,
+    tol: float,
+    max_iter: int | None,
+) -> MinNormResult:
+    """Solve ``min_{λ∈Δ} λᵀGλ`` for one ``[K, K]`` CPU Gram with Wolfe's method.
+
+    Args:
+        gram: the Gram, any real floating dtype (the result keeps it).
+        warm_start: validated ``[K]`` float64 simplex point, or None.
+        input_tol: run the value checks with this relative tolerance; None skips them (a Gram
+            with a NaN/Inf entry then gets uniform weights and ``converged=False``).
+        symmetric: the caller knows ``gram`` is exactly symmetric (skips symmetrising it).
+        dtype: dtype of the result's floating fields.
+        tol: Wolfe's stopping tolerance, relative to ``max_i G_ii``.
+        max_iter: cap on Wolfe steps (None: the default of :mod:`mooptim._wolfe`).
+    """
+    if gram.shape[-1] <= SMALL_K:
+        warm = None if warm_start is None else warm_start.tolist()
+        solution = _solve_rows(gram.tolist(), warm, input_tol, symmetric, tol, max_iter)
+    else:
+        g = gram.to(torch.float64).numpy()
+        warm = None if warm_start is None else warm_start.numpy()
+        solution = _solve_numpy(g, warm, input_tol, symmetric, tol, max_iter)
+    lam, (f, gap, residual), iters, ok = solution
+    return MinNormResult(
+        weights=torch.tensor(lam, dtype=dtype),
+        min_norm_sq=torch.tensor(f, dtype=dtype),
+        iterations=torch.tensor(iters),
+        kkt_residual=torch.tensor(residual, dtype=dtype),
+        duality_gap=torch.tensor(gap, dtype=dtype),
+        converged=torch.tensor(ok),
+    )

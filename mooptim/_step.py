@@ -1,0 +1,159 @@
+"""The min-norm weighting step as a pure function of this step's Gram and the previous state.
+
+:class:`mooptim.MinNormWeighting` computes the gradients, averages them over ranks and keeps the
+state between steps; everything it decides from them is here: the active set, the EMA of the
+gradients, the input checks, the warm start and the solve (MGDA, Sener & Koltun 2018; restricted
+to a parameter subspace as in MORE, Zeng et al. 2023).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mooptim._active_solve import solve_active
+from mooptim._ema import ema_update
+from mooptim._result import MinNormResult
+from mooptim.gradients import gram_matrix
+
+
+@dataclass(frozen=True)
+class MinNormStep:
+    """What :func:`min_norm_step` decided; see :class:`mooptim.WeightingOutput` for the fields
+    they become.
+
+    Attributes:
+        weights: ``[K]`` λ on the simplex over the active objectives, 0 elsewhere.
+        active: ``[K]`` bool: present (on some rank) and with a nonzero gradient.
+        present: ``[K]`` bool: present on some rank (the input, passed through).
+        losses: ``[K]`` this rank's loss values (the input, passed through).
+        gram: ``[K, K]`` normalised Gram used for the solve (zero off the active set).
+        min_norm_sq: λᵀ G λ of that Gram.
+        result: the solver's result, or ``None`` when fewer than two objectives were active.
+        num_active: number of active objectives.
+        ema: ``[K, d]`` EMA of the gradients after this step, or ``None`` when EMA is off.
+        ema_seen: ``[K]`` bool, rows of ``ema`` that hold a value, or ``None``.
+    """
+
+    weights: Tensor
+    active: Tensor
+    present: Tensor
+    losses: Tensor
+    gram: Tensor
+    min_norm_sq: Tensor
+    result: MinNormResult | None
+    num_active: int
+    ema: Tensor | None
+    ema_seen: Tensor | None
+
+
+def _checked_active(active: Tensor, finite: Tensor, losses: Tensor) -> list[bool]:
+    """The active flags as a list, after checking the gradients and losses are finite.
+
+    One host read for all three (the step's first; the solve needs the Gram on the host anyway).
+
+    Raises:
+        ValueError: a non-finite loss or gradient, naming the objective index.
+    """
+    k = active.shape[0]
+    checks = [active, finite, torch.isfinite(losses)]
+    flags = torch.cat([c.to(active.device) for c in checks]).tolist()
+    if not all(flags[2 * k :]):
+        bad = flags[2 * k :].index(False)
+        raise ValueError(f"loss of objective {bad} is not finite ({losses[bad].item()})")
+    if not all(flags[k : 2 * k]):
+        bad = flags[k : 2 * k].index(False)
+        raise ValueError(f"the gradient of objective {bad} is not finite")
+    return flags[:k]
+
+
+def warm_start(previous: Tensor | None, idx: list[int], like: Tensor) -> Tensor | None:
+    """The previous λ restricted to the active objectives ``idx`` and renormalised.
+
+    ``None`` without a previous λ of the same K; the uniform point when the previous step gave
+    these objectives no weight (it carries no useful start).
+    """
+    if previous is None or previous.shape[0] != like.shape[0]:
+        return None
+    prev = previous[idx].to(device=like.device, dtype=torch.float64)
+    total = prev.sum()
+    uniform = torch.full_like(prev, 1.0 / len(idx))
+    return torch.where(total > 0, prev / total.clamp_min(torch.finfo(prev.dtype).tiny), uniform)
+
+
+def _nonzero(sq_norms: Tensor, zero_grad_tol: float) -> Tensor:
+    """``‖g_i‖² > 0`` and ``‖g_i‖² > zero_grad_tol · max_j ‖g_j‖²``."""
+    return (sq_norms > 0) & (sq_norms > zero_grad_tol * sq_norms.max())
+
+
+def _smoothed(
+    vectors: Tensor, active: Tensor, ema: tuple[Tensor, Tensor] | None, alpha: float
+) -> tuple[Tensor, Tensor]:
+    """The EMA state after this step's gradients (new tensors: the caller commits them)."""
+    state, seen = (None, None) if ema is None else ema
+    return ema_update(state, seen, vectors.detach(), active, alpha)
+
+
+def min_norm_step(
+    gram: Tensor,
+    vectors: Tensor | None,
+    values: Tensor,
+    losses: Tensor,
+    present: Tensor,
+    *,
+    solver: Any,
+    normalizer: Any = None,
+    previous: Tensor | None = None,
+    ema: tuple[Tensor, Tensor] | None = None,
+    ema_alpha: float | None = None,
+    zero_grad_tol: float = 0.0,
+) -> MinNormStep:
+    """λ = argmin_{λ ∈ Δ} λᵀ (D G̃_A D) λ over the active objectives A, warm-started.
+
+    Objective i is active when present and ``‖g_i‖² > max(0, zero_grad_tol · max_j ‖g_j‖²)`` for
+    this step's gradients (not the EMA). ``G̃`` is the Gram of the EMA g̃_i ← (1 − α) g̃_i + α g_i of
+    the active rows (a row starts at its first gradient) with ``ema_alpha``, else G. D is the
+    normaliser's ``diag(1/s)``.
+
+    Args:
+        gram: ``[K, K]`` Gram of this step's (rank-averaged) gradients.
+        vectors: ``[K, d]`` those gradients, or ``None`` (needed with ``ema_alpha``).
+        values: ``[K]`` rank-averaged loss values (the normaliser's input).
+        losses: ``[K]`` this rank's loss values (0 where absent), checked to be finite.
+        present: ``[K]`` bool, objective present on some rank.
+        solver: object with ``solve_gram(gram, warm_start=...)``.
+        normalizer: object with ``scales(sq_norms, losses)``, or ``None``.
+        previous: ``[K]`` λ of the previous step (the warm start), or ``None``.
+        ema: ``(state [K, d], seen [K])`` of the previous step, or ``None`` at the first.
+        ema_alpha: weight of the new gradient in the EMA; ``None`` disables it.
+        zero_grad_tol: relative threshold of the active set.
+
+    Raises:
+        ValueError: a non-finite loss or gradient (naming the objective index).
+    """
+    active_t = _nonzero(torch.diagonal(gram), zero_grad_tol) & present.to(gram.device)
+    finite = torch.isfinite(torch.diagonal(gram))
+    new_ema = new_seen = None  # committed by the caller, only once the checks below pass
+    if ema_alpha is not None and vectors is not None:
+        new_ema, new_seen = _smoothed(vectors, active_t, ema, ema_alpha)
+        gram = gram_matrix(new_ema)
+        finite = finite & torch.isfinite(torch.diagonal(gram))
+    active = _checked_active(active_t, finite, losses.to(values.device))
+    idx = [i for i, on in enumerate(active) if on]
+    warm = warm_start(previous, idx, gram) if len(idx) > 1 else None
+    weights, used, min_norm_sq, result = solve_active(gram, values, idx, solver, normalizer, warm)
+    return MinNormStep(
+        weights=weights,
+        active=torch.tensor(active, device=weights.device),
+        present=present.to(weights.device),
+        losses=losses,
+        gram=used.detach(),
+        min_norm_sq=min_norm_sq.detach(),
+        result=result,
+        num_active=len(idx),
+        ema=new_ema,
+        ema_seen=new_seen,
+    )
