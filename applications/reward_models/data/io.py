@@ -18,16 +18,18 @@ whose message names the local-file option.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from applications.reward_models.files import iter_jsonl
 
 __all__ = [
     "LOCAL_EXTENSIONS",
     "DataSourceError",
+    "check_rows",
     "is_local_path",
     "load_hub_rows",
     "read_local_rows",
@@ -52,25 +54,15 @@ def is_local_path(path_or_name: str | os.PathLike[str]) -> bool:
     return path.exists() or _extension(path) is not None
 
 
-def _iter_jsonl(path: Path, opener: Any) -> Iterator[dict[str, Any]]:
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: malformed JSON line ({err.msg})") from err
-            if not isinstance(row, dict):
-                raise ValueError(
-                    f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}"
-                )
-            yield row
-
-
 def _read_json(path: Path) -> list[dict[str, Any]]:
+    raw = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text; re-encode the file as UTF-8") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from err
     if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -98,10 +90,8 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
 
 def _read_file(path: Path) -> list[dict[str, Any]]:
     ext = _extension(path)
-    if ext == ".jsonl.gz":
-        return list(_iter_jsonl(path, gzip.open))
-    if ext == ".jsonl":
-        return list(_iter_jsonl(path, open))
+    if ext in (".jsonl.gz", ".jsonl"):
+        return [row for _line, row in iter_jsonl(path)]
     if ext == ".json":
         return _read_json(path)
     if ext == ".parquet":
@@ -111,18 +101,26 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
     )
 
 
-def read_local_rows(path: str | os.PathLike[str], split: str | None = None) -> list[dict[str, Any]]:
+def read_local_rows(
+    path: str | os.PathLike[str], split: str | None = None, required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """All rows of a local file, or of the ``split`` files of a local directory (module docstring).
 
+    Args:
+        path: a file or a directory.
+        split: which files of a directory to read (ignored for a file).
+        required: the fields (``"a.b"``: nested) the source kind reads; see :func:`check_rows`.
+
     Raises:
-        DataSourceError: missing path, unsupported extension, or no matching file in a directory.
-        ValueError: malformed JSON (the message names the file and line).
+        DataSourceError: missing path, unsupported extension, no matching file in a directory,
+            an empty file, or a file in which no row has the ``required`` fields.
+        ValueError: malformed JSON or non-UTF-8 bytes (the message names the file and line).
     """
     root = Path(path)
     if not root.exists():
         raise DataSourceError(f"local data file {root} does not exist")
     if root.is_file():
-        return _read_file(root)
+        return check_rows(_read_file(root), str(root), required)
     files = sorted(p for p in root.rglob("*") if p.is_file() and _extension(p) is not None)
     if split is not None:
         files = [p for p in files if _matches_split(p.relative_to(root), split)]
@@ -131,7 +129,31 @@ def read_local_rows(path: str | os.PathLike[str], split: str | None = None) -> l
             f"directory {root} holds no {'/'.join(LOCAL_EXTENSIONS)} file"
             + (f" for split {split!r}" if split else "")
         )
-    return [row for f in files for row in _read_file(f)]
+    return [row for f in files for row in check_rows(_read_file(f), str(f), required)]
+
+
+def check_rows(
+    rows: list[dict[str, Any]], where: str, required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``rows`` unchanged if they can be a source at all, else a :class:`DataSourceError`.
+
+    A source with no row, or in which no row has every ``required`` top-level field (the file is
+    in another schema, e.g. a WebGPT file given as HH-RLHF), is an error naming ``where`` and the
+    missing fields, rather than a run that drops every row and stops later on "no pair left".
+    Rows lacking only some fields are left to the converters, which count them as drops.
+    """
+    if not rows:
+        raise DataSourceError(f"{where}: no rows (the file is empty)")
+    top = list(dict.fromkeys(name.split(".")[0] for name in required))
+    if top and not any(all(key in row for key in top) for row in rows):
+        absent = [key for key in top if not any(key in row for row in rows)] or top
+        present = ", ".join(sorted(rows[0])[:12]) or "none"
+        raise DataSourceError(
+            f"{where}: no row has the fields this source kind reads ({', '.join(top)}); "
+            f"missing from every row: {', '.join(absent)}; the first row has: {present}. "
+            "Is the source kind right for this file?"
+        )
+    return rows
 
 
 def _matches_split(relative: Path, split: str) -> bool:
@@ -148,6 +170,7 @@ def load_hub_rows(
     config: str | None = None,
     data_dir: str | None = None,
     parquet_export: bool = False,
+    required: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Rows of a Hub dataset via ``datasets.load_dataset``.
 
@@ -160,6 +183,7 @@ def load_hub_rows(
         parquet_export: read the Hub's automatic Parquet conversion
             (``hf://datasets/<name>@~parquet/<config or default>/<split>/*.parquet``) instead of the
             repository itself: required for script datasets under ``datasets`` ≥ 4.
+        required: fields the source kind reads (see :func:`check_rows`).
 
     Raises:
         DataSourceError: ``datasets`` missing or the load failed (e.g. offline); the message names
@@ -192,7 +216,9 @@ def load_hub_rows(
             f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
             f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
         ) from err
-    return [dict(row) for row in ds]
+    return check_rows(
+        [dict(row) for row in ds], f"Hub dataset {name!r} (split {split!r})", required
+    )
 
 
 def read_rows(
@@ -204,10 +230,11 @@ def read_rows(
     config: str | None = None,
     data_dir: str | None = None,
     parquet_export: bool = False,
+    required: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Local rows if ``path_or_name`` is a local path, else Hub rows (see :func:`load_hub_rows`)."""
     if is_local_path(path_or_name):
-        return read_local_rows(path_or_name, split)
+        return read_local_rows(path_or_name, split, required)
     name = str(path_or_name) or hub_name
     return load_hub_rows(
         name,
@@ -216,4 +243,5 @@ def read_rows(
         config=config,
         data_dir=data_dir,
         parquet_export=parquet_export,
+        required=required,
     )

@@ -19,13 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import (
+    append_jsonl,
+    read_jsonl,
+    repair_jsonl,
+    write_json_atomic,
+)
 from applications.reward_models.rjs.generation import (
     Generation,
     GenerationConfig,
     generate,
     row_seed,
 )
-from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
 from applications.reward_models.rjs.policy import encode_prompt
 
 GenerateFn = Callable[[Sequence[str], Sequence[int]], list[Generation]]
@@ -64,15 +69,14 @@ def load_samples(path: str | Path) -> dict[int, dict[str, Any]]:
 
 def _check_meta(meta_path: Path, meta: dict[str, Any]) -> None:
     if meta_path.exists():
-        old = json.loads(meta_path.read_text())
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
         if old != meta:
             raise ValueError(
                 f"{meta_path}: existing samples were made with {old}, this run asks for {meta}; "
                 "use a new output directory"
             )
     else:
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        write_json_atomic(meta_path, meta)
 
 
 def sample_prompts(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import append_jsonl, read_jsonl, repair_jsonl
 from applications.reward_models.modeling.scoring import score_token_sequences, tokenizer_padding
-from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
 
 EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
 

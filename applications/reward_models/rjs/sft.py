@@ -16,8 +16,6 @@ unpadded sequences).
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from applications.reward_models.files import atomic_directory, write_json_atomic
 from applications.reward_models.rjs.policy import encode_prompt, end_of_response
 
 IGNORE_INDEX = -100
@@ -193,13 +192,7 @@ def finetune(
 def save_policy(model: Any, tokenizer: Any, out_dir: str | Path, stats: SFTStats) -> None:
     """``save_pretrained`` model + tokenizer + ``sft_stats.json`` into a temporary sibling, then
     rename, so ``out_dir`` exists only when complete (the resume marker of the SFT stage)."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "sft_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+    with atomic_directory(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json_atomic(Path(tmp) / "sft_stats.json", stats.to_dict())
