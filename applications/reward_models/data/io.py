@@ -2,8 +2,9 @@
 
 Local files (rows are dicts, in the source's ORIGINAL schema):
 
-- ``.jsonl`` / ``.jsonl.gz``: one JSON object per line (blank lines skipped); a malformed line
-  raises ``ValueError("<file>:<line>: ...")``.
+- ``.jsonl`` / ``.jsonl.gz``: one JSON object per line (blank lines skipped); a malformed line or
+  bytes that are not UTF-8 raise ``ValueError("<file>:<line>: ...")``
+  (:func:`applications.reward_models.files.iter_jsonl`).
 - ``.json``: a list of objects, or ``{"data": [...]}``.
 - ``.parquet``: read with pyarrow (nested structs become dicts).
 - a directory: every supported file in it (recursively, sorted by path) whose name starts with
@@ -14,6 +15,10 @@ Hub datasets are loaded with ``datasets.load_dataset``. WebGPT and Summarize-fro
 conversion (revision ``refs/convert/parquet``, path alias ``@~parquet``) is read instead. Any
 failure (offline, no such dataset, missing package) is re-raised as :class:`DataSourceError`,
 whose message names the local-file option.
+
+A source that cannot hold a single pair is an error naming the file (:func:`check_rows`): an empty
+file, or one in which no row has the fields the source kind reads (a file of another schema, or
+the wrong kind on the command line). Rows lacking only some fields are counted drops, as before.
 """
 
 from __future__ import annotations
@@ -162,6 +167,22 @@ def _matches_split(relative: Path, split: str) -> bool:
     )
 
 
+def _hub_failure(name: str, split: str, err: Exception, parquet: bool, local_hint: str) -> str:
+    reason = str(err).rstrip(".")
+    script_note = (
+        f" {name} is a script dataset on the Hub, which datasets>=4 refuses to run, so its "
+        "Parquet conversion (revision refs/convert/parquet) was tried; you can download those "
+        "Parquet files and pass them as a local file."
+        if parquet
+        else ""
+    )
+    return (
+        f"could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
+        f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
+        f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
+    )
+
+
 def load_hub_rows(
     name: str,
     *,
@@ -203,19 +224,7 @@ def load_hub_rows(
         else:
             ds = datasets.load_dataset(name, name=config, data_dir=data_dir, split=split)
     except Exception as err:
-        reason = str(err).rstrip(".")
-        script_note = (
-            f" {name} is a script dataset on the Hub, which datasets>=4 refuses to run, so its "
-            "Parquet conversion (revision refs/convert/parquet) was tried; you can download those "
-            "Parquet files and pass them as a local file."
-            if parquet_export
-            else ""
-        )
-        raise DataSourceError(
-            f"could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
-            f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
-            f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
-        ) from err
+        raise DataSourceError(_hub_failure(name, split, err, parquet_export, local_hint)) from err
     return check_rows(
         [dict(row) for row in ds], f"Hub dataset {name!r} (split {split!r})", required
     )
@@ -227,21 +236,15 @@ def read_rows(
     split: str,
     local_hint: str,
     hub_name: str,
-    config: str | None = None,
-    data_dir: str | None = None,
-    parquet_export: bool = False,
     required: Sequence[str] = (),
+    **hub_options: Any,
 ) -> list[dict[str, Any]]:
-    """Local rows if ``path_or_name`` is a local path, else Hub rows (see :func:`load_hub_rows`)."""
+    """Local rows if ``path_or_name`` is a local path, else Hub rows.
+
+    ``hub_options`` (``config``, ``data_dir``, ``parquet_export``) and the other arguments are
+    those of :func:`load_hub_rows` / :func:`read_local_rows`.
+    """
     if is_local_path(path_or_name):
         return read_local_rows(path_or_name, split, required)
     name = str(path_or_name) or hub_name
-    return load_hub_rows(
-        name,
-        split=split,
-        local_hint=local_hint,
-        config=config,
-        data_dir=data_dir,
-        parquet_export=parquet_export,
-        required=required,
-    )
+    return load_hub_rows(name, split=split, local_hint=local_hint, required=required, **hub_options)
