@@ -79,6 +79,15 @@ def _check_meta(meta_path: Path, meta: dict[str, Any]) -> None:
         write_json_atomic(meta_path, meta)
 
 
+def _record(prompt_id: int, prompt: str, row: Sequence[Generation]) -> dict[str, Any]:
+    """The ``samples.jsonl`` object of one prompt (module docstring)."""
+    samples = [
+        {"index": j, "response": g.response, "num_tokens": g.num_tokens, "finished": g.finished}
+        for j, g in enumerate(row)
+    ]
+    return {"prompt_id": prompt_id, "prompt": prompt, "samples": samples}
+
+
 def sample_prompts(
     prompts: Sequence[str],
     out_path: str | Path,
@@ -127,20 +136,10 @@ def sample_prompts(
         gens = generate_fn(texts, seeds)
         if len(gens) != len(texts):
             raise ValueError(f"generate_fn returned {len(gens)} generations for {len(texts)} rows")
-        records = []
-        for k, pid in enumerate(ids):
-            row = gens[k * n : (k + 1) * n]
-            stats.unfinished_responses += sum(not g.finished for g in row)
-            samples = [
-                {
-                    "index": j,
-                    "response": g.response,
-                    "num_tokens": g.num_tokens,
-                    "finished": g.finished,
-                }
-                for j, g in enumerate(row)
-            ]
-            records.append({"prompt_id": pid, "prompt": prompts[pid], "samples": samples})
+        records = [
+            _record(pid, prompts[pid], gens[k * n : (k + 1) * n]) for k, pid in enumerate(ids)
+        ]
+        stats.unfinished_responses += sum(not g.finished for g in gens)
         append_jsonl(out_path, records)
         stats.prompts_sampled += len(ids)
         log(f"sampled {stats.prompts_skipped + stats.prompts_sampled}/{len(prompts)} prompts")
