@@ -130,9 +130,10 @@ class HTTPChatJudge:
         template: a custom user prompt with ``{prompt}``, ``{first}``, ``{second}``.
         api_key: bearer token; default: the ``api_key_env`` environment variable, if set.
         timeout: seconds per request; max_retries: extra attempts per comparison.
-        backoff, max_backoff: exponential backoff between attempts without ``Retry-After``.
+        backoff: first wait between attempts when the server sends no ``Retry-After``; it
+            doubles per attempt up to ``max_backoff``.
         max_total_time: seconds one comparison may take in all (requests and waits).
-        sleep, clock: injectable ``time.sleep`` / ``time.monotonic`` (tests).
+        sleep: injectable ``time.sleep`` (tests); clock: injectable ``time.monotonic``.
 
     Raises:
         ValueError: unknown aspect, a template missing a placeholder, or negative limits.
