@@ -93,9 +93,13 @@ def jsonl_text(records: Iterable[Mapping[str, Any]]) -> str:
     return "".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in records)
 
 
-def write_json_atomic(path: PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON (see :func:`write_text_atomic`)."""
-    return write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+def write_json_atomic(
+    path: PathLike, obj: Any, *, indent: int | None = 2, allow_nan: bool = True
+) -> Path:
+    """Write ``obj`` as JSON (see :func:`write_text_atomic`); ``allow_nan=False`` rejects NaN and
+    infinities (strict JSON) with a ``ValueError`` before anything is written."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False, allow_nan=allow_nan)
+    return write_text_atomic(path, text + "\n")
 
 
 def write_jsonl_atomic(path: PathLike, records: Iterable[Mapping[str, Any]]) -> Path:

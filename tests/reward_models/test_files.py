@@ -43,6 +43,9 @@ def test_writers_replace_whole_files_and_leave_no_temporary(tmp_path):
     assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "new ü"
     assert json.loads((tmp_path / "b.json").read_text()) == {"k": [1, 2]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.json", "c.bin"]
+    with pytest.raises(ValueError):
+        write_json_atomic(tmp_path / "b.json", {"k": float("nan")}, allow_nan=False)
+    assert json.loads((tmp_path / "b.json").read_text()) == {"k": [1, 2]}  # untouched
 
 
 def test_atomic_directory_replaces_only_on_success(tmp_path):
