@@ -9,7 +9,6 @@ from applications.reward_models.data.collate import (
     encode_prompt_response,
     filter_overlength,
     format_text,
-    length_bucketed_order,
     pad_sequences,
 )
 from applications.reward_models.data.hh_rlhf import load_hh_rlhf
@@ -60,7 +59,6 @@ __all__ = [
     "filter_overlength",
     "format_text",
     "gold_utility",
-    "length_bucketed_order",
     "load_canonical",
     "load_hh_rlhf",
     "load_oasst1",

@@ -14,7 +14,6 @@ or true_prob outside [0, 1]), ``empty_response``, ``identical_responses``.
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -24,8 +23,12 @@ from typing import Any
 from applications.reward_models.data._convert import get_field, make_pair
 from applications.reward_models.data.io import DataSourceError, read_local_rows
 from applications.reward_models.data.schema import DropReport, PreferencePair
+from applications.reward_models.files import jsonl_text, write_bytes_atomic
 
-__all__ = ["convert_canonical", "load_canonical", "save_pairs"]
+__all__ = ["CANONICAL_FIELDS", "convert_canonical", "load_canonical", "save_pairs"]
+
+CANONICAL_FIELDS = ("prompt", "chosen", "rejected")
+"""The fields every canonical row must have (``margin``, ``true_prob``, ``source``: optional)."""
 
 
 def _optional_number(row: Mapping[str, Any], key: str) -> tuple[bool, float | None]:
@@ -70,15 +73,12 @@ def load_canonical(
     if path is None:
         raise DataSourceError(f"source {source!r} of kind 'pairs' needs a local path")
     drops = drops if drops is not None else DropReport()
-    return convert_canonical(read_local_rows(path, split), source, drops)
+    return convert_canonical(read_local_rows(path, split, CANONICAL_FIELDS), source, drops)
 
 
 def save_pairs(pairs: Iterable[PreferencePair], path: str | os.PathLike[str]) -> Path:
-    """Write pairs as canonical JSONL (``.jsonl``; gzip when the name ends with ``.gz``)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if target.name.endswith(".gz") else open
-    with opener(target, "wt", encoding="utf-8") as handle:
-        for pair in pairs:
-            handle.write(json.dumps(pair.to_dict(), ensure_ascii=False) + "\n")
-    return target
+    """Write pairs as canonical JSONL atomically (gzip when the name ends with ``.gz``)."""
+    payload = jsonl_text(pair.to_dict() for pair in pairs).encode("utf-8")
+    if str(path).endswith(".gz"):
+        payload = gzip.compress(payload, mtime=0)
+    return write_bytes_atomic(path, payload)

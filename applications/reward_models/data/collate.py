@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from applications.reward_models.data.schema import DropReport, PreferencePair
@@ -37,8 +36,8 @@ __all__ = [
     "encode_prompt_response",
     "filter_overlength",
     "format_text",
-    "length_bucketed_order",
     "pad_sequences",
+    "pad_token_ids",
 ]
 
 SEPARATOR = " "
@@ -153,23 +152,44 @@ def _pad_id(tokenizer: Any) -> int:
     return int(pad)
 
 
+def pad_token_ids(
+    sequences: Sequence[Sequence[int]], pad_id: int, *, left: bool, width: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, mask)`` ``[N, width]`` int64: each sequence placed on the left or right, the rest
+    ``pad_id`` (mask 0). The one padder of training, scoring and SFT.
+
+    Args:
+        sequences: token ids (or labels) per row.
+        pad_id: the fill value (a pad token id, or ``-100`` for labels).
+        left: pad on the left (real tokens end at the last column).
+        width: the padded length; default the longest sequence.
+
+    Raises:
+        ValueError: a sequence longer than ``width``.
+    """
+    longest = max((len(s) for s in sequences), default=0)
+    width = longest if width is None else width
+    if longest > width:
+        raise ValueError(f"a sequence of {longest} tokens does not fit in width {width}")
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        n = len(seq)
+        columns = slice(width - n, width) if left else slice(0, n)
+        ids[row, columns] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, columns] = 1
+    return ids, mask
+
+
 def pad_sequences(tokenizer: Any, sequences: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
-    """Pad to the longest sequence on ``tokenizer.padding_side``.
+    """Pad to the longest sequence on ``tokenizer.padding_side`` (see :func:`pad_token_ids`).
 
     Returns ``{"input_ids": [N, T], "attention_mask": [N, T]}`` (int64).
     """
     if not sequences:
         raise ValueError("pad_sequences needs at least one sequence")
-    pad = _pad_id(tokenizer)
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
     left = tokenizer.padding_side == "left"
-    for i, seq in enumerate(sequences):
-        n = len(seq)
-        sl = slice(width - n, width) if left else slice(0, n)
-        ids[i, sl] = torch.as_tensor(seq, dtype=torch.long)
-        mask[i, sl] = 1
+    ids, mask = pad_token_ids(sequences, _pad_id(tokenizer), left=left)
     return {"input_ids": ids, "attention_mask": mask}
 
 
@@ -209,22 +229,3 @@ class PairCollator:
         batch: dict[str, Any] = pad_sequences(self.tokenizer, encoded)  # type: ignore[arg-type]
         batch["source_ids"] = [p.source for p in pairs]
         return batch
-
-
-def length_bucketed_order(
-    lengths: Sequence[int], batch_size: int, seed: int | None = None
-) -> list[list[int]]:
-    """Batches of indices with similar lengths (less padding), covering every index exactly once.
-
-    Indices are sorted by length (descending, stable), cut into consecutive batches of
-    ``batch_size``; with ``seed`` the batch order is shuffled (training), with ``None`` the
-    longest batch comes first (scoring: an out-of-memory error shows up at once).
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    if seed is not None:
-        perm = np.random.default_rng(seed).permutation(len(batches))
-        batches = [batches[j] for j in perm]
-    return batches

@@ -99,6 +99,7 @@ def load_hh_rlhf(
         split=split,
         hub_name=HUB_NAME,
         data_dir=subset,
+        required=("chosen", "rejected"),
         local_hint=local_hint(source, source, f"{subset}/{split}.jsonl.gz"),
     )
     return convert_hh_rlhf(rows, source, drops)

@@ -2,8 +2,9 @@
 
 Local files (rows are dicts, in the source's ORIGINAL schema):
 
-- ``.jsonl`` / ``.jsonl.gz``: one JSON object per line (blank lines skipped); a malformed line
-  raises ``ValueError("<file>:<line>: ...")``.
+- ``.jsonl`` / ``.jsonl.gz``: one JSON object per line (blank lines skipped); a malformed line or
+  bytes that are not UTF-8 raise ``ValueError("<file>:<line>: ...")``
+  (:func:`applications.reward_models.files.iter_jsonl`).
 - ``.json``: a list of objects, or ``{"data": [...]}``.
 - ``.parquet``: read with pyarrow (nested structs become dicts).
 - a directory: every supported file in it (recursively, sorted by path) whose name starts with
@@ -14,20 +15,26 @@ Hub datasets are loaded with ``datasets.load_dataset``. WebGPT and Summarize-fro
 conversion (revision ``refs/convert/parquet``, path alias ``@~parquet``) is read instead. Any
 failure (offline, no such dataset, missing package) is re-raised as :class:`DataSourceError`,
 whose message names the local-file option.
+
+A source that cannot hold a single pair is an error naming the file (:func:`check_rows`): an empty
+file, or one in which no row has the fields the source kind reads (a file of another schema, or
+the wrong kind on the command line). Rows lacking only some fields are counted drops, as before.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from applications.reward_models.files import iter_jsonl
 
 __all__ = [
     "LOCAL_EXTENSIONS",
     "DataSourceError",
+    "check_rows",
     "is_local_path",
     "load_hub_rows",
     "read_local_rows",
@@ -52,25 +59,15 @@ def is_local_path(path_or_name: str | os.PathLike[str]) -> bool:
     return path.exists() or _extension(path) is not None
 
 
-def _iter_jsonl(path: Path, opener: Any) -> Iterator[dict[str, Any]]:
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: malformed JSON line ({err.msg})") from err
-            if not isinstance(row, dict):
-                raise ValueError(
-                    f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}"
-                )
-            yield row
-
-
 def _read_json(path: Path) -> list[dict[str, Any]]:
+    raw = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text; re-encode the file as UTF-8") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from err
     if isinstance(data, dict) and isinstance(data.get("data"), list):
@@ -98,10 +95,8 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
 
 def _read_file(path: Path) -> list[dict[str, Any]]:
     ext = _extension(path)
-    if ext == ".jsonl.gz":
-        return list(_iter_jsonl(path, gzip.open))
-    if ext == ".jsonl":
-        return list(_iter_jsonl(path, open))
+    if ext in (".jsonl.gz", ".jsonl"):
+        return [row for _line, row in iter_jsonl(path)]
     if ext == ".json":
         return _read_json(path)
     if ext == ".parquet":
@@ -111,18 +106,26 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
     )
 
 
-def read_local_rows(path: str | os.PathLike[str], split: str | None = None) -> list[dict[str, Any]]:
+def read_local_rows(
+    path: str | os.PathLike[str], split: str | None = None, required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """All rows of a local file, or of the ``split`` files of a local directory (module docstring).
 
+    Args:
+        path: a file or a directory.
+        split: which files of a directory to read (ignored for a file).
+        required: the fields (``"a.b"``: nested) the source kind reads; see :func:`check_rows`.
+
     Raises:
-        DataSourceError: missing path, unsupported extension, or no matching file in a directory.
-        ValueError: malformed JSON (the message names the file and line).
+        DataSourceError: missing path, unsupported extension, no matching file in a directory,
+            an empty file, or a file in which no row has the ``required`` fields.
+        ValueError: malformed JSON or non-UTF-8 bytes (the message names the file and line).
     """
     root = Path(path)
     if not root.exists():
         raise DataSourceError(f"local data file {root} does not exist")
     if root.is_file():
-        return _read_file(root)
+        return check_rows(_read_file(root), str(root), required)
     files = sorted(p for p in root.rglob("*") if p.is_file() and _extension(p) is not None)
     if split is not None:
         files = [p for p in files if _matches_split(p.relative_to(root), split)]
@@ -131,12 +134,52 @@ def read_local_rows(path: str | os.PathLike[str], split: str | None = None) -> l
             f"directory {root} holds no {'/'.join(LOCAL_EXTENSIONS)} file"
             + (f" for split {split!r}" if split else "")
         )
-    return [row for f in files for row in _read_file(f)]
+    return [row for f in files for row in check_rows(_read_file(f), str(f), required)]
+
+
+def check_rows(
+    rows: list[dict[str, Any]], where: str, required: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``rows`` unchanged if they can be a source at all, else a :class:`DataSourceError`.
+
+    A source with no row, or in which no row has every ``required`` top-level field (the file is
+    in another schema, e.g. a WebGPT file given as HH-RLHF), is an error naming ``where`` and the
+    missing fields, rather than a run that drops every row and stops later on "no pair left".
+    Rows lacking only some fields are left to the converters, which count them as drops.
+    """
+    if not rows:
+        raise DataSourceError(f"{where}: no rows (the file is empty)")
+    top = list(dict.fromkeys(name.split(".")[0] for name in required))
+    if top and not any(all(key in row for key in top) for row in rows):
+        absent = [key for key in top if not any(key in row for row in rows)] or top
+        present = ", ".join(sorted(rows[0])[:12]) or "none"
+        raise DataSourceError(
+            f"{where}: no row has the fields this source kind reads ({', '.join(top)}); "
+            f"missing from every row: {', '.join(absent)}; the first row has: {present}. "
+            "Is the source kind right for this file?"
+        )
+    return rows
 
 
 def _matches_split(relative: Path, split: str) -> bool:
     return any(
         part == split or part.startswith((f"{split}.", f"{split}-")) for part in relative.parts
+    )
+
+
+def _hub_failure(name: str, split: str, err: Exception, parquet: bool, local_hint: str) -> str:
+    reason = str(err).rstrip(".")
+    script_note = (
+        f" {name} is a script dataset on the Hub, which datasets>=4 refuses to run, so its "
+        "Parquet conversion (revision refs/convert/parquet) was tried; you can download those "
+        "Parquet files and pass them as a local file."
+        if parquet
+        else ""
+    )
+    return (
+        f"could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
+        f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
+        f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
     )
 
 
@@ -148,6 +191,7 @@ def load_hub_rows(
     config: str | None = None,
     data_dir: str | None = None,
     parquet_export: bool = False,
+    required: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Rows of a Hub dataset via ``datasets.load_dataset``.
 
@@ -160,6 +204,7 @@ def load_hub_rows(
         parquet_export: read the Hub's automatic Parquet conversion
             (``hf://datasets/<name>@~parquet/<config or default>/<split>/*.parquet``) instead of the
             repository itself: required for script datasets under ``datasets`` ≥ 4.
+        required: fields the source kind reads (see :func:`check_rows`).
 
     Raises:
         DataSourceError: ``datasets`` missing or the load failed (e.g. offline); the message names
@@ -179,20 +224,10 @@ def load_hub_rows(
         else:
             ds = datasets.load_dataset(name, name=config, data_dir=data_dir, split=split)
     except Exception as err:
-        reason = str(err).rstrip(".")
-        script_note = (
-            f" {name} is a script dataset on the Hub, which datasets>=4 refuses to run, so its "
-            "Parquet conversion (revision refs/convert/parquet) was tried; you can download those "
-            "Parquet files and pass them as a local file."
-            if parquet_export
-            else ""
-        )
-        raise DataSourceError(
-            f"could not load {name!r} (split {split!r}) from the Hugging Face Hub: "
-            f"{type(err).__name__}: {reason}.{script_note} Offline, pass a local file in the "
-            f"original schema (.jsonl, .jsonl.gz, .json or .parquet): {local_hint}"
-        ) from err
-    return [dict(row) for row in ds]
+        raise DataSourceError(_hub_failure(name, split, err, parquet_export, local_hint)) from err
+    return check_rows(
+        [dict(row) for row in ds], f"Hub dataset {name!r} (split {split!r})", required
+    )
 
 
 def read_rows(
@@ -201,19 +236,15 @@ def read_rows(
     split: str,
     local_hint: str,
     hub_name: str,
-    config: str | None = None,
-    data_dir: str | None = None,
-    parquet_export: bool = False,
+    required: Sequence[str] = (),
+    **hub_options: Any,
 ) -> list[dict[str, Any]]:
-    """Local rows if ``path_or_name`` is a local path, else Hub rows (see :func:`load_hub_rows`)."""
+    """Local rows if ``path_or_name`` is a local path, else Hub rows.
+
+    ``hub_options`` (``config``, ``data_dir``, ``parquet_export``) and the other arguments are
+    those of :func:`load_hub_rows` / :func:`read_local_rows`.
+    """
     if is_local_path(path_or_name):
-        return read_local_rows(path_or_name, split)
+        return read_local_rows(path_or_name, split, required)
     name = str(path_or_name) or hub_name
-    return load_hub_rows(
-        name,
-        split=split,
-        local_hint=local_hint,
-        config=config,
-        data_dir=data_dir,
-        parquet_export=parquet_export,
-    )
+    return load_hub_rows(name, split=split, local_hint=local_hint, required=required, **hub_options)

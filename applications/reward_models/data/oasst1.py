@@ -140,6 +140,7 @@ def load_oasst1(
         path_or_name,
         split=upstream,
         hub_name=HUB_NAME,
+        required=("message_id", "role", "text"),
         local_hint=local_hint(source, "oasst1", f"oasst1/{upstream}.jsonl.gz"),
     )
     return convert_oasst1(rows, source, drops, lang=lang, pairing=pairing)

@@ -95,6 +95,7 @@ def load_summarize(
         split=upstream,
         hub_name=HUB_NAME,
         config="comparisons",
+        required=("info", "summaries", "choice"),
         parquet_export=True,
         local_hint=local_hint(source, "summarize", f"summarize/{upstream}.jsonl"),
     )

@@ -102,6 +102,7 @@ def load_webgpt(
         split="train",
         hub_name=HUB_NAME,
         parquet_export=True,
+        required=("question", "answer_0", "answer_1", "score_0", "score_1"),
         local_hint=local_hint(source, "webgpt", "webgpt/train.parquet"),
     )
     want_test = split == "test"

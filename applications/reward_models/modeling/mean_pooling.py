@@ -1,8 +1,13 @@
 """Mean-pooling reward model: any Hugging Face backbone + masked mean over tokens + scalar head.
 
-This file is self-contained (imports only torch and transformers) because ``save_pretrained``
-copies it next to the checkpoint (``register_for_auto_class``), so that
-``AutoModelForSequenceClassification.from_pretrained(dir, trust_remote_code=True)`` rebuilds it.
+Loading a saved one needs no remote code: importing this module registers the classes with
+transformers' ``AutoConfig`` / ``AutoModelForSequenceClassification`` (model type
+``mean_pooling_reward``), which is what
+:func:`~applications.reward_models.modeling.reward_model.load_reward_model` relies on. The file is
+also self-contained (imports only torch and transformers) and ``save_pretrained`` copies it next to
+the checkpoint (``register_for_auto_class``), so that code outside this package that trusts it can
+rebuild the model with ``AutoModelForSequenceClassification.from_pretrained(dir,
+trust_remote_code=True)``.
 
 Reward: r(x) = w · (Σ_t m_t h_t / Σ_t m_t) + b, with h_t the backbone's last hidden states and m_t
 the attention mask (pad tokens excluded, so left and right padding give the same reward).
@@ -12,7 +17,13 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+)
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 
@@ -81,3 +92,7 @@ class MeanPoolingRewardModel(PreTrainedModel):
 
 MeanPoolingRewardConfig.register_for_auto_class()
 MeanPoolingRewardModel.register_for_auto_class("AutoModelForSequenceClassification")
+AutoConfig.register(MeanPoolingRewardConfig.model_type, MeanPoolingRewardConfig, exist_ok=True)
+AutoModelForSequenceClassification.register(
+    MeanPoolingRewardConfig, MeanPoolingRewardModel, exist_ok=True
+)

@@ -5,9 +5,8 @@ Pooling (how one vector per sequence is chosen before the head ``Linear(hidden, 
 * ``"cls"`` (encoders): the architecture's own sequence-classification class, e.g.
   ``BertForSequenceClassification`` (first token → pooler dense + tanh → dropout → classifier).
 * ``"mean"`` (encoders or decoders): masked mean of the last hidden states
-  (:class:`~applications.reward_models.modeling.mean_pooling.MeanPoolingRewardModel`, saved with
-  its code so
-  ``AutoModelForSequenceClassification.from_pretrained(dir, trust_remote_code=True)`` reloads it).
+  (:class:`~applications.reward_models.modeling.mean_pooling.MeanPoolingRewardModel`; a saved one
+  reloads through :func:`load_reward_model` without remote code).
 * ``"last"`` (decoders, the paper's pooling): the architecture's own class, e.g.
   ``LlamaForSequenceClassification``, which scores the right-most token that is not
   ``pad_token_id`` — correct for left and right padding as long as the pad token does not occur
@@ -15,6 +14,8 @@ Pooling (how one vector per sequence is chosen before the head ``Linear(hidden, 
   EOS).
 
 Checkpoints are standard ``save_pretrained`` directories (``num_labels = 1``) with the tokenizer.
+Loading never runs code shipped with a checkpoint unless ``trust_remote_code=True`` is passed
+(see :mod:`~applications.reward_models.modeling.backbones`).
 """
 
 from __future__ import annotations
@@ -24,20 +25,39 @@ from typing import Literal
 import torch
 from torch import nn
 from transformers import (
-    AutoConfig,
     AutoModel,
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-from applications.reward_models.modeling.backbones import resolve_model_name
+from applications.reward_models.modeling.backbones import (
+    ensure_pad_token,
+    load_config,
+    load_pretrained,
+    load_tokenizer,
+)
 from applications.reward_models.modeling.mean_pooling import (
     MeanPoolingRewardConfig,
     MeanPoolingRewardModel,
 )
+
+__all__ = [
+    "POOLINGS",
+    "build_reward_model",
+    "compute_rewards",
+    "disable_dropout",
+    "ensure_pad_token",
+    "freeze_below",
+    "is_decoder_config",
+    "load_reward_model",
+    "load_tokenizer",
+    "pair_rewards",
+    "resolve_pooling",
+    "reward_head",
+    "transformer_blocks",
+]
 
 Pooling = Literal["auto", "cls", "mean", "last"]
 POOLINGS = ("auto", "cls", "mean", "last")
@@ -86,21 +106,6 @@ def resolve_pooling(config: PretrainedConfig, pooling: str) -> str:
     return pooling
 
 
-def ensure_pad_token(tokenizer: PreTrainedTokenizerBase) -> None:
-    """Give the tokenizer a pad token if it has none (EOS, else UNK) without growing the vocabulary.
-
-    Raises:
-        ValueError: the tokenizer has neither a pad, EOS nor UNK token.
-    """
-    if tokenizer.pad_token is not None:
-        return
-    for candidate in (tokenizer.eos_token, tokenizer.unk_token):
-        if candidate is not None:
-            tokenizer.pad_token = candidate
-            return
-    raise ValueError("tokenizer has no pad, eos or unk token; set tokenizer.pad_token explicitly")
-
-
 def disable_dropout(model: nn.Module) -> int:
     """Set p = 0 in every dropout module (like TRL's ``disable_dropout``); returns the count."""
     changed = 0
@@ -109,14 +114,6 @@ def disable_dropout(model: nn.Module) -> int:
             module.p = 0.0
             changed += 1
     return changed
-
-
-def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
-    """The tokenizer of model ``name`` (see :func:`load_reward_model`), with a pad token."""
-    where = resolve_model_name(name)
-    tokenizer = AutoTokenizer.from_pretrained(where.path, **where.from_pretrained_kwargs())
-    ensure_pad_token(tokenizer)
-    return tokenizer
 
 
 def build_reward_model(config: PretrainedConfig, pooling: Pooling = "auto") -> PreTrainedModel:
@@ -134,63 +131,45 @@ def load_reward_model(
     *,
     dropout: bool = False,
     dtype: torch.dtype = torch.float32,
+    trust_remote_code: bool = False,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a backbone (or a saved reward model) with a scalar reward head, and its tokenizer.
 
     Args:
         name: ``"minilm"``, ``"smollm2"``, a local directory / ``.gguf`` file, or a hub id.
         pooling: ``"auto"`` (decoder → ``"last"``, encoder → ``"cls"``), ``"cls"``, ``"mean"``,
-            ``"last"``. A saved mean-pooling reward model is reloaded as such.
+            ``"last"``. A saved mean-pooling reward model is reloaded as such (no remote code).
         dropout: keep the backbone's dropout; by default it is disabled, as in TRL's reward
             trainer, so that chosen and rejected see the same network.
         dtype: parameter dtype (mixed precision is applied by accelerate on top of float32).
+        trust_remote_code: run Python code shipped with the checkpoint (off by default).
 
     Returns:
         ``(model, tokenizer)`` with ``model.config.num_labels == 1`` and
         ``model.config.pad_token_id == tokenizer.pad_token_id``.
 
     Raises:
-        ValueError: bad name/path or pooling (see :func:`resolve_pooling`).
+        ValueError: bad name/path or pooling (see :func:`resolve_pooling`);
+            ``RemoteCodeError`` (a ValueError) when the checkpoint needs its own code.
     """
-    where = resolve_model_name(name)
-    kwargs = where.from_pretrained_kwargs()
-    tokenizer = load_tokenizer(name)
-    config = AutoConfig.from_pretrained(where.path, trust_remote_code=True, **kwargs)
+    trust = {"trust_remote_code": trust_remote_code}
+    tokenizer = load_tokenizer(name, **trust)
+    config = load_config(name, **trust)
     resolved = resolve_pooling(config, pooling)
     if resolved == "mean" and not isinstance(config, MeanPoolingRewardConfig):
-        backbone = AutoModel.from_pretrained(where.path, dtype=dtype, **kwargs)
+        backbone = load_pretrained(AutoModel, name, dtype=dtype, **trust)
         model = MeanPoolingRewardModel(MeanPoolingRewardConfig(backbone.config)).to(dtype)
         model.backbone = backbone
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            where.path, num_labels=1, dtype=dtype, trust_remote_code=True, **kwargs
+        model = load_pretrained(
+            AutoModelForSequenceClassification, name, num_labels=1, dtype=dtype, **trust
         )
-    if where.gguf_file:
-        model = _dequantized_copy(model)
     model.config.pad_token_id = tokenizer.pad_token_id
     if isinstance(model, MeanPoolingRewardModel):
         model.backbone.config.pad_token_id = tokenizer.pad_token_id
     if not dropout:
         disable_dropout(model)
     return model, tokenizer
-
-
-def _dequantized_copy(model: PreTrainedModel) -> PreTrainedModel:
-    """A plain float copy of a model loaded from GGUF.
-
-    transformers de-quantizes GGUF weights on load but keeps the model marked as quantized, and
-    ``save_pretrained`` then refuses to write it; rebuilding the same class from the config without
-    ``quantization_config`` and copying the (already de-quantized) weights gives a standard model.
-    """
-    config = model.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    state = model.state_dict()
-    dtype = next(model.parameters()).dtype
-    # Not on the meta device: non-persistent buffers (rotary inv_freq) are not in the state dict.
-    clean = type(model)(config).to(dtype)
-    clean.load_state_dict(state)
-    return clean
 
 
 def reward_head(model: nn.Module) -> nn.Module:

@@ -1,4 +1,4 @@
-"""Batched reward scoring with length bucketing: rewards of many (prompt, response) texts.
+"""Batched reward scoring with length bucketing: the one scorer of evaluation and RJS.
 
 Every sequence is tokenized exactly as in training (``data.collate.encode_prompt_response``,
 one truncation policy), then sequences are sorted by length and padded to a length that depends
@@ -20,7 +20,8 @@ without length bucketing; results then depend on the batch composition through p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -32,28 +33,43 @@ if TYPE_CHECKING:
     from applications.reward_models.data.schema import PreferencePair
 
 __all__ = [
+    "EncodeFn",
     "encode_texts",
     "length_buckets",
     "score_pairs",
     "score_responses",
-    "score_token_sequences",
+    "score_texts",
     "tokenizer_padding",
 ]
 
 _PADDINGS = ("bucket", "longest", "max_length")
 
+EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
+"""``(tokenizer, prompt, response, max_length) -> token ids | None`` (``None``: does not fit)."""
+
 
 def encode_texts(
-    tokenizer: Any, prompts: Sequence[str], responses: Sequence[str], max_length: int
+    tokenizer: Any,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    max_length: int,
+    encode: EncodeFn | None = None,
 ) -> list[list[int] | None]:
     """Token ids of each ``(prompt, response)`` with the training truncation policy.
 
-    Batched ``data.collate.encode_prompt_response``; ``None`` marks a response that cannot
-    survive truncation.
+    Batched ``data.collate.encode_prompt_response`` (or ``encode`` per pair when given); ``None``
+    marks a response that cannot survive truncation.
+
+    Raises:
+        ValueError: ``prompts`` and ``responses`` differ in length.
     """
     from applications.reward_models.data.collate import encode_many
 
-    return encode_many(tokenizer, list(prompts), list(responses), max_length)
+    if encode is None:
+        return encode_many(tokenizer, list(prompts), list(responses), max_length)
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+    return [encode(tokenizer, p, r, max_length) for p, r in zip(prompts, responses, strict=True)]
 
 
 def length_buckets(
@@ -99,17 +115,31 @@ def tokenizer_padding(tokenizer: Any) -> tuple[int, bool]:
     return tokenizer.pad_token_id, getattr(tokenizer, "padding_side", "right") == "left"
 
 
-def _pad(
-    seqs: list[list[int]], length: int, pad_id: int, left: bool, device: torch.device
-) -> tuple[Tensor, Tensor]:
-    ids = torch.full((len(seqs), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), length), dtype=torch.long)
-    for row, s in enumerate(seqs):
-        n = len(s)
-        sl = slice(length - n, length) if left else slice(0, n)
-        ids[row, sl] = torch.tensor(s, dtype=torch.long)
-        mask[row, sl] = 1
-    return ids.to(device), mask.to(device)
+@dataclass(frozen=True)
+class _Batching:
+    """How sequences are grouped and padded (the options of every scoring function)."""
+
+    batch_size: int = 64
+    max_length: int = 512
+    padding: str = "bucket"
+    pad_to_multiple_of: int = 8
+
+    def __post_init__(self) -> None:
+        if self.padding not in _PADDINGS:
+            raise ValueError(f"padding must be one of {_PADDINGS}, got {self.padding!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    def batches(self, lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
+        """``[(padded length, [indices])]`` covering every index once."""
+        if self.padding == "bucket":
+            return length_buckets(
+                lengths, self.batch_size, self.pad_to_multiple_of, self.max_length
+            )
+        size = self.batch_size
+        chunks = [list(range(i, min(i + size, len(lengths)))) for i in range(0, len(lengths), size)]
+        floor = self.max_length if self.padding == "max_length" else 0
+        return [(max(floor, *(lengths[i] for i in rows)), rows) for rows in chunks]
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -117,6 +147,80 @@ def _model_device(model: nn.Module) -> torch.device:
         return next(model.parameters()).device
     except StopIteration:
         return torch.device("cpu")
+
+
+def _score(
+    model: nn.Module,
+    seqs: Sequence[list[int]],
+    padding: tuple[int, bool],
+    batching: _Batching,
+    device: torch.device | str | None,
+    progress: bool,
+    desc: str,
+) -> Tensor:
+    """Rewards ``[N]`` (float32, CPU, input order) of token sequences; ``padding`` is
+    ``(pad_token_id, left)``. The model is in eval mode for the call, then restored."""
+    from tqdm.auto import tqdm
+
+    from applications.reward_models.data.collate import pad_token_ids
+
+    dev = torch.device(device) if device is not None else _model_device(model)
+    # Rewards stay on the device until the end: one host transfer, no sync per batch.
+    chunks: list[Tensor] = []
+    order: list[int] = []
+    was_training = model.training
+    model.eval()
+    try:
+        with (
+            torch.inference_mode(),
+            tqdm(total=len(seqs), desc=desc, unit="seq", disable=not progress) as bar,
+        ):
+            for length, rows in batching.batches([len(s) for s in seqs]):
+                batch = [seqs[i] for i in rows]
+                ids, mask = pad_token_ids(batch, padding[0], left=padding[1], width=length)
+                chunks.append(compute_rewards(model, ids.to(dev), mask.to(dev)).float())
+                order.extend(rows)
+                bar.update(len(rows))
+    finally:
+        model.train(was_training)
+    out = torch.empty(len(seqs), dtype=torch.float32)
+    if chunks:
+        out[torch.tensor(order)] = torch.cat(chunks).cpu()
+    return out
+
+
+def score_texts(
+    model: nn.Module,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    batch_size: int = 32,
+    max_length: int = 512,
+    encode: EncodeFn | None = None,
+    *,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+) -> list[float | None]:
+    """Rewards ``r(prompt_i, response_i)``; ``None`` where the pair cannot be encoded.
+
+    Like :func:`score_responses` (length-bucketed batches, padding on
+    ``tokenizer.padding_side``, inference mode), but a response that does not fit in
+    ``max_length`` gets ``None`` instead of raising; ``encode`` replaces the training encoder.
+
+    Raises:
+        ValueError: ``prompts`` and ``responses`` differ in length, the tokenizer has no pad
+            token, or the model does not output one logit per sequence.
+    """
+    padding = tokenizer_padding(tokenizer)
+    encoded = encode_texts(tokenizer, prompts, responses, max_length, encode)
+    kept = [i for i, e in enumerate(encoded) if e is not None]
+    batching = _Batching(batch_size, max_length)
+    seqs: list[list[int]] = [encoded[i] for i in kept]  # type: ignore[misc]
+    rewards = _score(model, seqs, padding, batching, device, progress, "scoring").tolist()
+    out: list[float | None] = [None] * len(encoded)
+    for i, value in zip(kept, rewards, strict=True):
+        out[i] = value
+    return out
 
 
 def score_responses(
@@ -154,7 +258,8 @@ def score_responses(
             ``data.collate.filter_overlength``, which counts the drops), bad arguments, or a
             tokenizer without a pad token.
     """
-    pad_token_id, left_padding = tokenizer_padding(tokenizer)
+    batching = _Batching(batch_size, max_length, padding, pad_to_multiple_of)
+    pads = tokenizer_padding(tokenizer)
     encoded = encode_texts(tokenizer, prompts, responses, max_length)
     bad = [i for i, e in enumerate(encoded) if e is None]
     if bad:
@@ -162,81 +267,7 @@ def score_responses(
             f"{len(bad)} of {len(encoded)} responses cannot fit in max_length={max_length} tokens "
             f"(first index {bad[0]}); drop them with data.collate.filter_overlength first"
         )
-    return score_token_sequences(
-        model,
-        encoded,  # type: ignore[arg-type]
-        pad_token_id=pad_token_id,
-        left_padding=left_padding,
-        batch_size=batch_size,
-        max_length=max_length,
-        device=device,
-        padding=padding,
-        pad_to_multiple_of=pad_to_multiple_of,
-        progress=progress,
-        desc=desc,
-    )
-
-
-def score_token_sequences(
-    model: nn.Module,
-    seqs: Sequence[list[int]],
-    *,
-    pad_token_id: int,
-    left_padding: bool,
-    batch_size: int = 64,
-    max_length: int = 512,
-    device: torch.device | str | None = None,
-    padding: str = "bucket",
-    pad_to_multiple_of: int = 8,
-    progress: bool = False,
-    desc: str = "scoring",
-) -> Tensor:
-    """Rewards of already tokenized sequences, ``[N]`` float32 on CPU in input order.
-
-    The batched core of :func:`score_responses` (same arguments); use it when the token ids come
-    from elsewhere (e.g. RJS samples encoded once).
-
-    Raises:
-        ValueError: unknown ``padding`` or ``batch_size < 1``.
-    """
-    if padding not in _PADDINGS:
-        raise ValueError(f"padding must be one of {_PADDINGS}, got {padding!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if padding == "bucket":
-        batches = length_buckets([len(s) for s in seqs], batch_size, pad_to_multiple_of, max_length)
-    else:
-        idx = list(range(len(seqs)))
-        rows_list = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
-        if padding == "longest":
-            batches = [(max(len(seqs[i]) for i in rows), rows) for rows in rows_list]
-        else:
-            batches = [(max(max_length, *(len(seqs[i]) for i in rows)), rows) for rows in rows_list]
-    dev = torch.device(device) if device is not None else _model_device(model)
-    from tqdm.auto import tqdm
-
-    # Rewards stay on the device until the end: one host transfer, no sync per batch.
-    chunks: list[Tensor] = []
-    order: list[int] = []
-
-    was_training = model.training
-    model.eval()
-    try:
-        with (
-            torch.inference_mode(),
-            tqdm(total=len(seqs), desc=desc, unit="seq", disable=not progress) as bar,
-        ):
-            for length, rows in batches:
-                ids, mask = _pad([seqs[i] for i in rows], length, pad_token_id, left_padding, dev)
-                chunks.append(compute_rewards(model, ids, mask).float())
-                order.extend(rows)
-                bar.update(len(rows))
-    finally:
-        model.train(was_training)
-    out = torch.empty(len(seqs), dtype=torch.float32)
-    if chunks:
-        out[torch.tensor(order)] = torch.cat(chunks).cpu()
-    return out
+    return _score(model, encoded, pads, batching, device, progress, desc)  # type: ignore[arg-type]
 
 
 def score_pairs(
@@ -246,26 +277,16 @@ def score_pairs(
     batch_size: int = 32,
     max_length: int = 512,
     device: torch.device | str | None = None,
-    *,
-    padding: str = "bucket",
-    pad_to_multiple_of: int = 8,
-    progress: bool = True,
+    **options: Any,
 ) -> tuple[Tensor, Tensor]:
     """Rewards of the chosen and rejected responses of preference pairs.
 
     Chosen and rejected texts are scored as ``2N`` independent sequences, length-bucketed
     together (``batch_size`` pairs = ``2·batch_size`` sequences per forward pass), under
-    ``torch.inference_mode()``; see :func:`score_responses`.
-
-    Args:
-        pairs: the pairs to score. Over-length pairs raise; filter them first with
-            ``filter_overlength(pairs, tokenizer, max_length, drops)``, which counts them.
-        batch_size: pairs per forward pass (``2·batch_size`` sequences).
-        max_length: as in :func:`score_responses`.
-        device: as in :func:`score_responses`.
-        padding: as in :func:`score_responses`.
-        pad_to_multiple_of: as in :func:`score_responses`.
-        progress: as in :func:`score_responses`.
+    ``torch.inference_mode()``. ``max_length``, ``device`` and ``options`` (``padding``,
+    ``pad_to_multiple_of``, ``progress``) are those of :func:`score_responses`. Over-length pairs
+    raise; filter them first with ``filter_overlength(pairs, tokenizer, max_length, drops)``,
+    which counts them.
 
     Returns:
         ``(r_chosen [N], r_rejected [N])``, float32 on CPU, in the order of ``pairs``.
@@ -273,17 +294,8 @@ def score_pairs(
     n = len(pairs)
     prompts = [p.prompt for p in pairs] * 2
     responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
+    options.setdefault("desc", "scoring pairs")
     rewards = score_responses(
-        model,
-        tokenizer,
-        prompts,
-        responses,
-        batch_size=2 * batch_size,
-        max_length=max_length,
-        device=device,
-        padding=padding,
-        pad_to_multiple_of=pad_to_multiple_of,
-        progress=progress,
-        desc="scoring pairs",
+        model, tokenizer, prompts, responses, 2 * batch_size, max_length, device, **options
     )
     return rewards[:n], rewards[n:]

@@ -7,10 +7,18 @@ The prompt asks for a single digit: ``1`` (first response better), ``2`` (second
 (equally good). :func:`parse_verdict` accepts an answer in which exactly one distinct digit of
 ``{0, 1, 2}`` occurs as a standalone number; anything else is *unparsable* and counted as a tie.
 
-Failure handling never loops forever: each comparison makes at most ``1 + max_retries`` requests,
-each with a socket ``timeout``; timeouts, connection errors, HTTP 429 and 5xx are retried with
-exponential backoff (``backoff · 2^attempt``, capped at ``max_backoff``), other HTTP errors are not.
-When every attempt fails the verdict is a tie and the failure is counted in :class:`HTTPJudgeStats`.
+Failure handling never loops forever: each comparison makes at most ``1 + max_retries`` requests
+and spends at most ``max_total_time`` seconds (requests and waits together; each request's socket
+timeout is cut to what is left). Timeouts, connection errors, HTTP 408, 429 and 5xx are retried
+after the server's ``Retry-After`` (seconds or an HTTP date) when it sends one, else after an
+exponential backoff (``backoff · 2^attempt``, capped at ``max_backoff``); a wait that would overrun
+``max_total_time`` is not started. Other HTTP errors are not retried. When every attempt fails the
+verdict is a tie and the failure is counted in :class:`HTTPJudgeStats`. HTTP 401, 403 and 404 mean
+the judge is misconfigured (bad key, no access, wrong URL): they stop the run with
+:class:`JudgeEndpointError` instead of turning every verdict into a tie.
+
+The responses being judged are only sent as text inside the request; nothing returned by the
+server or written by the policy is executed.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from applications.reward_models.rjs.judge import Verdict
@@ -57,6 +67,32 @@ Placeholders: ``{prompt}``, ``{first}``, ``{second}``.
 
 _DIGIT = re.compile(r"(?<![\d.])([012])(?![\d.])")
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_FATAL_STATUS = {
+    401: "the API key was refused (set {env} or pass api_key)",
+    403: "the API key has no access to this model (check {env} and the model name)",
+    404: "there is no chat-completions endpoint at this URL (check the base URL and model)",
+}
+
+
+class JudgeEndpointError(RuntimeError):
+    """The judge endpoint refuses every request (HTTP 401 / 403 / 404): a configuration error."""
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date), ``None`` if
+    absent or unreadable; never negative."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def parse_verdict(answer: str) -> Verdict | None:
@@ -94,6 +130,10 @@ class HTTPChatJudge:
         template: a custom user prompt with ``{prompt}``, ``{first}``, ``{second}``.
         api_key: bearer token; default: the ``api_key_env`` environment variable, if set.
         timeout: seconds per request; max_retries: extra attempts per comparison.
+        backoff: first wait between attempts when the server sends no ``Retry-After``; it
+            doubles per attempt up to ``max_backoff``.
+        max_total_time: seconds one comparison may take in all (requests and waits).
+        sleep: injectable ``time.sleep`` (tests); clock: injectable ``time.monotonic``.
 
     Raises:
         ValueError: unknown aspect, a template missing a placeholder, or negative limits.
@@ -114,6 +154,8 @@ class HTTPChatJudge:
         max_backoff: float = 8.0,
         max_tokens: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        max_total_time: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if template is None:
             if aspect not in JUDGE_PROMPTS:
@@ -124,18 +166,19 @@ class HTTPChatJudge:
         for field in ("{prompt}", "{first}", "{second}"):
             if field not in template:
                 raise ValueError(f"judge template lacks the placeholder {field}")
-        if timeout <= 0 or max_retries < 0 or backoff < 0:
-            raise ValueError("timeout must be > 0, max_retries and backoff >= 0")
+        if timeout <= 0 or max_total_time <= 0 or max_retries < 0 or backoff < 0:
+            raise ValueError("timeout and max_total_time must be > 0, max_retries and backoff >= 0")
         self.name = f"http:{model}:{aspect if template == JUDGE_PROMPTS.get(aspect) else 'custom'}"
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.template, self.system_prompt = model, template, system_prompt
         self.api_key = api_key if api_key is not None else os.environ.get(api_key_env)
         self.timeout, self.max_retries = timeout, max_retries
         self.backoff, self.max_backoff, self.max_tokens = backoff, max_backoff, max_tokens
-        self._sleep = sleep
+        self.api_key_env, self.max_total_time = api_key_env, max_total_time
+        self._sleep, self._clock = sleep, clock
         self.stats = HTTPJudgeStats()
 
-    def _request(self, prompt: str, first: str, second: str) -> str:
+    def _request(self, prompt: str, first: str, second: str, timeout: float) -> str:
         body = {
             "model": self.model,
             "messages": [
@@ -157,35 +200,62 @@ class HTTPChatJudge:
         req = urllib.request.Request(
             self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
         )
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             payload: Any = json.loads(resp.read().decode("utf-8"))
         return str(payload["choices"][0]["message"]["content"] or "")
 
     def compare(self, prompt: str, first: str, second: str) -> Verdict:
-        """One verdict, after at most ``1 + max_retries`` requests; failures and garbage → tie."""
+        """One verdict within ``1 + max_retries`` requests and ``max_total_time`` seconds;
+        failures and garbage → tie.
+
+        Raises:
+            JudgeEndpointError: HTTP 401, 403 or 404 (module docstring).
+        """
         self.stats.comparisons += 1
+        deadline = self._clock() + self.max_total_time
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
+            timeout = min(self.timeout, max(deadline - self._clock(), 1e-3))
             try:
-                answer = self._request(prompt, first, second)
+                answer = self._request(prompt, first, second, timeout)
             except urllib.error.HTTPError as err:
+                self._raise_if_fatal(err)
                 if err.code not in _RETRY_STATUS:
                     break
+                wait = retry_after_seconds(err.headers.get("Retry-After") if err.headers else None)
             except (OSError, http.client.HTTPException):
                 # Timeouts, refused/reset connections, truncated bodies: transient, retry.
-                pass
+                wait = None
             except (ValueError, KeyError, IndexError, TypeError):
                 # The server answered, but not with a chat completion: treat as unparsable.
-                self.stats.unparsable += 1
-                return "tie"
+                return self._unparsable()
             else:
                 verdict = parse_verdict(answer)
-                if verdict is None:
-                    self.stats.unparsable += 1
-                    return "tie"
-                return verdict
-            if attempt < self.max_retries:
-                self.stats.retries += 1
-                self._sleep(min(self.backoff * 2**attempt, self.max_backoff))
+                return self._unparsable() if verdict is None else verdict
+            if attempt == self.max_retries or not self._wait(attempt, wait, deadline):
+                break
         self.stats.errors += 1
         return "tie"
+
+    def _wait(self, attempt: int, retry_after: float | None, deadline: float) -> bool:
+        """Sleep before the next attempt; ``False`` (no sleep) when it would pass ``deadline``."""
+        delay = retry_after if retry_after is not None else self.backoff * 2**attempt
+        if retry_after is None:
+            delay = min(delay, self.max_backoff)
+        if self._clock() + delay >= deadline:
+            return False
+        self.stats.retries += 1
+        self._sleep(delay)
+        return True
+
+    def _unparsable(self) -> Verdict:
+        self.stats.unparsable += 1
+        return "tie"
+
+    def _raise_if_fatal(self, err: urllib.error.HTTPError) -> None:
+        if err.code in _FATAL_STATUS:
+            why = _FATAL_STATUS[err.code].format(env=self.api_key_env)
+            raise JudgeEndpointError(
+                f"judge endpoint {self.url} answered HTTP {err.code} ({err.reason}): {why}; "
+                "stopping instead of counting every comparison as a tie"
+            ) from None

@@ -8,59 +8,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from applications.reward_models.modeling.backbones import resolve_model_name
+from applications.reward_models.modeling.backbones import (
+    ensure_pad_token,
+    forget_gguf_quantization,
+    load_pretrained,
+    load_tokenizer,
+)
+
+__all__ = [
+    "encode_prompt",
+    "end_of_response",
+    "forget_gguf_quantization",
+    "format_prompt",
+    "load_policy",
+    "prepare_tokenizer",
+    "prompt_special_tokens",
+]
 
 
-def load_policy(name_or_path: str = "smollm2", dtype: Any = None) -> tuple[Any, Any]:
+def load_policy(
+    name_or_path: str = "smollm2", dtype: Any = None, *, trust_remote_code: bool = False
+) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` for generation and SFT.
 
     ``name_or_path`` is anything
     :func:`~applications.reward_models.modeling.backbones.resolve_model_name` takes:
     ``"smollm2"`` (the offline GGUF default), a ``save_pretrained`` directory, a ``.gguf`` file
-    or a hub id.
+    or a hub id. Code shipped with the checkpoint runs only with ``trust_remote_code=True``.
 
     The tokenizer is set to left padding (generation appends on the right, so real tokens must end
-    at the same column) and gets ``pad_token = eos_token`` when it has none.
+    at the same column) and gets a pad token when it has none (EOS, else UNK).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    where = resolve_model_name(name_or_path)
-    path, kwargs = where.path, where.from_pretrained_kwargs()
-    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-    model_kwargs = dict(kwargs)
-    if dtype is not None:
-        model_kwargs["dtype"] = dtype
-    model = AutoModelForCausalLM.from_pretrained(path, **model_kwargs)
-    if where.gguf_file:
-        forget_gguf_quantization(model)
-    prepare_tokenizer(tokenizer)
+    trust = {"trust_remote_code": trust_remote_code}
+    tokenizer = prepare_tokenizer(load_tokenizer(name_or_path, **trust))
+    extra = {} if dtype is None else {"dtype": dtype}
+    model = load_pretrained(AutoModelForCausalLM, name_or_path, **trust, **extra)
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
 
-def forget_gguf_quantization(model: Any) -> Any:
-    """Make a GGUF-loaded model an ordinary float model (returns it).
-
-    transformers de-quantizes GGUF weights to float tensors on load but keeps a ``GgufHfQuantizer``
-    and ``config.quantization_config``, and ``save_pretrained`` then refuses to save ("quantized ...
-    not serializable"). The weights are plain floats already, so dropping the two markers lets the
-    fine-tuned policy be saved and reloaded as a regular checkpoint (verified bit-identical logits).
-    """
-    model.hf_quantizer = None
-    if getattr(model.config, "quantization_config", None) is not None:
-        del model.config.quantization_config
-    return model
-
-
 def prepare_tokenizer(tokenizer: Any) -> Any:
-    """Left padding, and a pad token (the EOS token) if missing. Returns the same tokenizer."""
+    """Left padding, and a pad token (EOS, else UNK) if missing. Returns the same tokenizer."""
     tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        if tokenizer.eos_token is None:
-            raise ValueError("tokenizer has neither a pad token nor an EOS token to pad with")
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
+    return ensure_pad_token(tokenizer)
 
 
 def format_prompt(tokenizer: Any, prompt: str) -> str:

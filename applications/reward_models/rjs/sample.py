@@ -19,13 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import (
+    append_jsonl,
+    read_jsonl,
+    repair_jsonl,
+    write_json_atomic,
+)
 from applications.reward_models.rjs.generation import (
     Generation,
     GenerationConfig,
     generate,
     row_seed,
 )
-from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
 from applications.reward_models.rjs.policy import encode_prompt
 
 GenerateFn = Callable[[Sequence[str], Sequence[int]], list[Generation]]
@@ -64,15 +69,23 @@ def load_samples(path: str | Path) -> dict[int, dict[str, Any]]:
 
 def _check_meta(meta_path: Path, meta: dict[str, Any]) -> None:
     if meta_path.exists():
-        old = json.loads(meta_path.read_text())
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
         if old != meta:
             raise ValueError(
                 f"{meta_path}: existing samples were made with {old}, this run asks for {meta}; "
                 "use a new output directory"
             )
     else:
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        write_json_atomic(meta_path, meta)
+
+
+def _record(prompt_id: int, prompt: str, row: Sequence[Generation]) -> dict[str, Any]:
+    """The ``samples.jsonl`` object of one prompt (module docstring)."""
+    samples = [
+        {"index": j, "response": g.response, "num_tokens": g.num_tokens, "finished": g.finished}
+        for j, g in enumerate(row)
+    ]
+    return {"prompt_id": prompt_id, "prompt": prompt, "samples": samples}
 
 
 def sample_prompts(
@@ -123,20 +136,10 @@ def sample_prompts(
         gens = generate_fn(texts, seeds)
         if len(gens) != len(texts):
             raise ValueError(f"generate_fn returned {len(gens)} generations for {len(texts)} rows")
-        records = []
-        for k, pid in enumerate(ids):
-            row = gens[k * n : (k + 1) * n]
-            stats.unfinished_responses += sum(not g.finished for g in row)
-            samples = [
-                {
-                    "index": j,
-                    "response": g.response,
-                    "num_tokens": g.num_tokens,
-                    "finished": g.finished,
-                }
-                for j, g in enumerate(row)
-            ]
-            records.append({"prompt_id": pid, "prompt": prompts[pid], "samples": samples})
+        records = [
+            _record(pid, prompts[pid], gens[k * n : (k + 1) * n]) for k, pid in enumerate(ids)
+        ]
+        stats.unfinished_responses += sum(not g.finished for g in gens)
         append_jsonl(out_path, records)
         stats.prompts_sampled += len(ids)
         log(f"sampled {stats.prompts_skipped + stats.prompts_sampled}/{len(prompts)} prompts")

@@ -8,7 +8,8 @@ Each RM writes ``scores/<rm name>.jsonl``, one object per prompt::
 of ``applications.reward_models.data.collate.encode_prompt_response`` returned ``None``); such
 responses are counted in :class:`ScoreStats` and never selected. The text format is exactly the one
 used in RM training, so the RM sees samples as it saw preference pairs. Resuming skips prompt ids
-already scored.
+already scored. The scorer itself is the application's one,
+:func:`applications.reward_models.modeling.scoring.score_texts` (re-exported here).
 """
 
 from __future__ import annotations
@@ -19,20 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from applications.reward_models.modeling.scoring import score_token_sequences, tokenizer_padding
-from applications.reward_models.rjs.jsonl import append_jsonl, read_jsonl, repair_jsonl
+from applications.reward_models.files import append_jsonl, read_jsonl, repair_jsonl
+from applications.reward_models.modeling.scoring import EncodeFn, score_texts
 
-EncodeFn = Callable[[Any, str, str, int], "list[int] | None"]
-
-
-def _encode_all(
-    tokenizer: Any, prompts: Sequence[str], responses: Sequence[str], max_length: int
-) -> list[list[int] | None]:
-    """The training-time encoding (``data.collate.encode_many``: batched
-    ``encode_prompt_response``), so the RM sees samples exactly as it saw preference pairs."""
-    from applications.reward_models.data.collate import encode_many
-
-    return encode_many(tokenizer, prompts, responses, max_length)
+__all__ = ["EncodeFn", "ScoreStats", "load_scores", "score_samples", "score_texts"]
 
 
 @dataclass
@@ -47,50 +38,6 @@ class ScoreStats:
 
     def to_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
-
-
-def score_texts(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str],
-    responses: Sequence[str],
-    batch_size: int = 32,
-    max_length: int = 512,
-    encode: EncodeFn | None = None,
-) -> list[float | None]:
-    """Rewards ``r(prompt_i, response_i)``; ``None`` where the pair cannot be encoded.
-
-    ``encode`` (per pair; default: the batched training-time encoder) maps a pair to token ids or
-    ``None``. The encodable sequences are scored by
-    :func:`applications.reward_models.modeling.scoring.score_token_sequences` (length-bucketed
-    batches, padding on ``tokenizer.padding_side``, inference mode), the same path as RM evaluation.
-
-    Raises:
-        ValueError: ``prompts`` and ``responses`` differ in length, the tokenizer has no pad
-            token, or the model does not output one logit per sequence.
-    """
-    if len(prompts) != len(responses):
-        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-    if encode is None:
-        encoded = _encode_all(tokenizer, prompts, responses, max_length)
-    else:
-        encoded = [
-            encode(tokenizer, p, r, max_length) for p, r in zip(prompts, responses, strict=True)
-        ]
-    kept = [i for i, e in enumerate(encoded) if e is not None]
-    pad_token_id, left_padding = tokenizer_padding(tokenizer)
-    rewards = score_token_sequences(
-        model,
-        [encoded[i] for i in kept],  # type: ignore[misc]
-        pad_token_id=pad_token_id,
-        left_padding=left_padding,
-        batch_size=batch_size,
-        max_length=max_length,
-    ).tolist()
-    out: list[float | None] = [None] * len(encoded)
-    for i, value in zip(kept, rewards, strict=True):
-        out[i] = value
-    return out
 
 
 def load_scores(path: str | Path) -> dict[int, list[float | None]]:

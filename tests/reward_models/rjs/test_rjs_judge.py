@@ -4,6 +4,7 @@ import contextlib
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,7 +20,9 @@ from applications.reward_models.rjs.judge import (
 from applications.reward_models.rjs.judge_http import (
     JUDGE_PROMPTS,
     HTTPChatJudge,
+    JudgeEndpointError,
     parse_verdict,
+    retry_after_seconds,
 )
 
 
@@ -111,7 +114,8 @@ def test_parse_verdict(answer, verdict):
 class StubServer:
     """Threaded HTTP server on 127.0.0.1 answering from a script of behaviours, one per request.
 
-    Behaviours: ("ok", content) chat completion; ("status", code); ("sleep", seconds);
+    Behaviours: ("ok", content) chat completion; ("status", code or (code, headers));
+    ("sleep", seconds);
     ("raw", bytes) a body that is not a chat completion.
     """
 
@@ -132,8 +136,11 @@ class StubServer:
                 if kind == "sleep":
                     time.sleep(arg)
                     kind, arg = "ok", "1"
-                if kind == "status":
-                    self.send_response(arg)
+                if kind == "status":  # arg: a code, or (code, {header: value})
+                    code, headers = arg if isinstance(arg, tuple) else (arg, {})
+                    self.send_response(code)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     return
                 payload = (
@@ -238,6 +245,67 @@ def test_http_judge_times_out_and_retries(stub):
     assert judge.compare("p", "a", "b") == "first"
     assert time.perf_counter() - start < 1.4  # did not wait for the slow answer
     assert judge.stats.retries == 1 and judge.stats.errors == 0
+
+
+def test_http_judge_honours_retry_after_seconds_and_date(stub):
+    from email.utils import format_datetime
+
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    server = stub(
+        [("status", (429, {"Retry-After": "7"})), ("status", (503, {"Retry-After": soon}))]
+    )
+    judge, sleeps = make_judge(server.url, max_retries=3, backoff=0.5, max_backoff=1.0)
+    assert judge.compare("p", "a", "b") == "first"
+    assert sleeps[0] == 7.0  # the server's delay, not the 0.5 s backoff
+    assert 25.0 < sleeps[1] <= 30.0  # an HTTP date, not the capped 1.0 s backoff
+    assert judge.stats.retries == 2 and judge.stats.errors == 0
+
+
+def test_retry_after_parsing():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_seconds("12", now) == 12.0
+    assert retry_after_seconds("Thu, 01 Jan 2026 00:00:05 GMT", now) == 5.0
+    assert retry_after_seconds("Wed, 31 Dec 2025 23:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+
+
+def test_http_judge_total_time_is_bounded(stub):
+    server = stub([("status", (503, {"Retry-After": "3600"}))] * 3)
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    judge = HTTPChatJudge(
+        server.url, "m", sleep=sleep, clock=lambda: now[0], max_retries=5, max_total_time=60.0
+    )
+    assert judge.compare("p", "a", "b") == "tie"
+    assert len(server.requests) == 1 and now[0] == 0.0  # never waits past the budget
+    assert judge.stats.errors == 1
+    server.script[:] = [("status", 500)] * 10
+    judge = HTTPChatJudge(
+        server.url,
+        "m",
+        sleep=sleep,
+        clock=lambda: now[0],
+        max_retries=9,
+        backoff=4.0,
+        max_backoff=4.0,
+        max_total_time=10.0,
+    )
+    assert judge.compare("p", "a", "b") == "tie"
+    assert judge.stats.requests == 3  # 0 s, 4 s, 8 s; a third 4 s wait would pass 10 s
+
+
+@pytest.mark.parametrize("code", [401, 403, 404])
+def test_http_judge_stops_on_auth_and_url_errors(stub, code):
+    server = stub([("status", code), ("ok", "1")])
+    judge, _ = make_judge(server.url, max_retries=3)
+    with pytest.raises(JudgeEndpointError, match=rf"HTTP {code}.*stopping") as info:
+        judge.compare("p", "a", "b")
+    assert server.url in str(info.value) and len(server.requests) == 1
+    if code == 401:
+        assert "OPENAI_API_KEY" in str(info.value)
 
 
 def test_http_judge_unreachable_server_is_a_bounded_tie():
