@@ -12,6 +12,7 @@ caller's matplotlib setup. Each function writes one PNG and returns its path.
 * :func:`accuracy_matrix` — heat map of accuracy, rows = reward model (its training source),
   columns = test source (the paper's Fig. 1).
 * :func:`sweep_plot` — a metric against a sweep variable, one line per scheme, mean ± std.
+* :func:`evaluation_plots` — the evaluate CLI's figure set from a ``metrics.json`` document.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 
 __all__ = [
     "accuracy_matrix",
+    "evaluation_plots",
     "margin_histograms",
     "reliability_diagrams",
     "reward_diff_boxplots",
@@ -261,3 +263,62 @@ def sweep_plot(
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{y_name} vs {x_name}", fontsize=9)
     return _save(fig, path)
+
+
+# -- the evaluation's figure set, from a metrics.json document -------------------------------
+
+
+def _main_calibration(row: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The M = 10 (else the first) calibration dict of a schema row; ``None`` if undefined."""
+    cal = (row or {}).get("calibration") or {}
+    return cal.get("10") or next(iter(cal.values()), None)
+
+
+def _reliability_set(results: Mapping[str, Any], output_dir: str) -> dict[str, str]:
+    models = results["models"]
+    out = {}
+    pooled = {m: _main_calibration(e["pooled"]) for m, e in models.items()}
+    pooled = {m: c for m, c in pooled.items() if c is not None}
+    if pooled:
+        out["reliability"] = reliability_diagrams(
+            pooled, os.path.join(output_dir, "reliability.png"), "all test sources"
+        )
+    for s in results["sources"]:
+        cal = {m: _main_calibration(e["sources"].get(s)) for m, e in models.items()}
+        cal = {m: c for m, c in cal.items() if c is not None}
+        if cal:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+            out[f"reliability_{s}"] = reliability_diagrams(
+                cal, os.path.join(output_dir, f"reliability_{safe}.png"), f"test source: {s}"
+            )
+    return out
+
+
+def evaluation_plots(
+    results: Mapping[str, Any],
+    diffs: Mapping[str, Mapping[str, torch.Tensor]],
+    output_dir: str,
+) -> dict[str, str]:
+    """The evaluation PNGs of a ``metrics.json`` document and its Δ per model × source:
+    ``reliability.png`` (+ one per source), ``reward_diffs.png``, ``margins.png``,
+    ``accuracy_matrix.png``; returns ``{artifact: path}``. Models whose metrics are undefined
+    (non-finite rewards) are left out of the reliability diagrams."""
+    models = results["models"]
+    sources = list(results["sources"])
+    out = _reliability_set(results, output_dir)
+    all_d = {m: torch.cat(list(diffs[m].values())) for m in diffs if diffs[m]}
+    all_d = {m: d[torch.isfinite(d)] for m, d in all_d.items()}
+    out["reward_diffs"] = reward_diff_boxplots(all_d, os.path.join(output_dir, "reward_diffs.png"))
+    out["margins"] = margin_histograms(all_d, os.path.join(output_dir, "margins.png"))
+    trained = {m: e["trained_on"] for m, e in models.items() if e.get("trained_on")}
+    rows = list(trained) if trained else list(models)
+    labels = [f"{trained[m]} ({m})" if m in trained else m for m in rows]
+    matrix = [[(models[m]["sources"].get(s) or {}).get("accuracy") for s in sources] for m in rows]
+    out["accuracy_matrix"] = accuracy_matrix(
+        matrix,
+        labels,
+        sources,
+        os.path.join(output_dir, "accuracy_matrix.png"),
+        row_title="reward model trained on" if trained else "reward model",
+    )
+    return out

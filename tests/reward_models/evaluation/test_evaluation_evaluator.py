@@ -145,7 +145,7 @@ def test_real_loader_source_from_a_local_file(saved, tmp_path):
         progress=False,
     )
     assert res["models"]["A"]["sources"]["helpful"]["n"] == 5
-    assert res["load_drops"]["total"] == 1  # the identical pair, counted
+    assert res["drops"]["total"] == 1  # the identical pair, counted
 
 
 def test_overlength_pairs_are_counted_not_lost(saved, tmp_path):
