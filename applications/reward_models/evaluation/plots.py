@@ -88,44 +88,49 @@ def reliability_diagrams(
         inner = outer[r, c].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.08)
         ax = fig.add_subplot(inner[0])
         axc = fig.add_subplot(inner[1], sharex=ax)
-        edges = list(cal["bin_edges"])
-        lefts, widths = edges[:-1], [b - a for a, b in itertools.pairwise(edges)]
-        acc = [math.nan if v is None else v for v in cal["bin_accuracy"]]
-        conf = [math.nan if v is None else v for v in cal["bin_confidence"]]
-        ax.bar(
-            lefts,
-            [0 if math.isnan(a) else a for a in acc],
-            widths,
-            align="edge",
-            color="#4c72b0",
-            edgecolor="white",
-            label="accuracy",
-        )
-        ax.scatter(
-            [lf + w / 2 for lf, w in zip(lefts, widths, strict=True)],
-            conf,
-            marker="_",
-            s=200,
-            color="#c44e52",
-            zorder=3,
-            label="mean confidence",
-        )
-        ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{name}  ECE={cal['ece']:.3f}", fontsize=9)
-        ax.tick_params(labelbottom=False, labelsize=7)
+        _reliability_panel(ax, axc, f"{name}  ECE={cal['ece']:.3f}", cal)
         if c == 0:
             ax.set_ylabel("accuracy", fontsize=8)
             axc.set_ylabel("count", fontsize=8)
         if k == 0:
             ax.legend(fontsize=6, loc="upper left")
-        axc.bar(lefts, cal["bin_counts"], widths, align="edge", color="#8c8c8c", edgecolor="white")
-        axc.set_xlabel("confidence σ(Δr)", fontsize=8)
-        axc.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10, y=1.0 + 0.04 / rows)
     return _save(fig, path)
+
+
+def _reliability_panel(ax: Any, axc: Any, title: str, cal: Mapping[str, Any]) -> None:
+    """Accuracy bars, mean-confidence ticks and the diagonal on ``ax``; bin counts on ``axc``."""
+    edges = list(cal["bin_edges"])
+    lefts, widths = edges[:-1], [b - a for a, b in itertools.pairwise(edges)]
+    acc = [math.nan if v is None else v for v in cal["bin_accuracy"]]
+    conf = [math.nan if v is None else v for v in cal["bin_confidence"]]
+    ax.bar(
+        lefts,
+        [0 if math.isnan(a) else a for a in acc],
+        widths,
+        align="edge",
+        color="#4c72b0",
+        edgecolor="white",
+        label="accuracy",
+    )
+    ax.scatter(
+        [lf + w / 2 for lf, w in zip(lefts, widths, strict=True)],
+        conf,
+        marker="_",
+        s=200,
+        color="#c44e52",
+        zorder=3,
+        label="mean confidence",
+    )
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelbottom=False, labelsize=7)
+    axc.bar(lefts, cal["bin_counts"], widths, align="edge", color="#8c8c8c", edgecolor="white")
+    axc.set_xlabel("confidence σ(Δr)", fontsize=8)
+    axc.tick_params(labelsize=7)
 
 
 def reward_diff_boxplots(
