@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -373,7 +373,8 @@ def load_source_data(config: Any, tokenizer: Any) -> SourceData:
     """:func:`load_splits` for a training config, over-length pairs dropped and counted.
 
     ``config`` needs ``sources`` (objects with the :class:`SplitSpec` fields), ``simulator_seed``
-    (the data seed), ``train_pairs_per_source``, ``test_pairs_per_source`` (0: all),
+    (the data seed), ``train_pairs_per_source``, ``test_pairs_per_source`` (0: all pairs of real
+    sources, none of simulator sources),
     ``max_length`` and optionally ``calibration_fraction``. The training seed is not used.
 
     Raises:
@@ -381,8 +382,12 @@ def load_source_data(config: Any, tokenizer: Any) -> SourceData:
     """
     from applications.reward_models.data.collate import filter_overlength
 
+    specs = configured_specs(config)
+    if not config.test_pairs_per_source:
+        # 0 means "all" test pairs: every pair of a real source, none of the endless simulator.
+        specs = [replace(s, test_split=None) if s.kind == "simulator" else s for s in specs]
     data = load_splits(
-        configured_specs(config),
+        specs,
         data_seed=config.simulator_seed,
         train_pairs=config.train_pairs_per_source,
         test_pairs=config.test_pairs_per_source or None,

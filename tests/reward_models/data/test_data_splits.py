@@ -222,3 +222,13 @@ def test_train_calibration_and_test_never_overlap(
     assert not prompts[0] & prompts[1] and not prompts[0] & prompts[2]
     total = sum(len(d["p"]) for d in (data.train, data.calibration, data.test))
     assert total == 80 + duplicates  # nothing lost: duplicates share their prompt's split
+
+
+def test_zero_test_pairs_means_all_real_and_no_simulator_pairs(tmp_path: Path, tokenizer) -> None:
+    train = _hh_file(tmp_path / "d" / "train.jsonl.gz", 6)
+    _hh_file(tmp_path / "d" / "test.jsonl.gz", 9, start=50)
+    sources = [_source("shared", "simulator", None), _source("h", "hh_helpful", str(train.parent))]
+    config = _config(sources=sources, train_pairs_per_source=5, test_pairs_per_source=0)
+    data = load_source_data(config, tokenizer)
+    assert data.test == {"shared": [], "h": data.test["h"]} and len(data.test["h"]) == 9
+    assert len(data.train["shared"]) == 5 and data.calibration == {"shared": [], "h": []}
