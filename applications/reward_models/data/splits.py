@@ -222,6 +222,10 @@ def _test_and_pool(
     return _load(spec, spec.path, spec.test_split, n_test, data_seed, drops), pool()
 
 
+def _texts(pair: PreferencePair) -> tuple[str, str, str]:
+    return pair.prompt, pair.chosen, pair.rejected
+
+
 def split_source(
     spec: SplitSpec,
     *,
@@ -240,8 +244,8 @@ def split_source(
     drops = drops if drops is not None else DropReport()
     test, pool = _test_and_pool(spec, data_seed, train_pairs, test_pairs, drops, True)
     pool, calibration = _by_unit(pool, f"{data_seed}|calibration", calibration_fraction)
-    held_out = set(test) | set(calibration)
-    train = [p for p in pool if p not in held_out]
+    held_out = {_texts(p) for p in (*test, *calibration)}
+    train = [p for p in pool if _texts(p) not in held_out]
     if len(train) < len(pool):
         drops.add(spec.name, HELD_OUT_DROP, len(pool) - len(train))
     real = spec.kind != "simulator"
