@@ -43,6 +43,7 @@ import yaml
 
 from applications.reward_models.evaluation import plots, report
 from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
+from applications.reward_models.evaluation.schema import json_safe
 
 __all__ = ["ReproduceSettings", "main", "run_comparison", "run_sweep"]
 
@@ -149,11 +150,33 @@ def _raw_loader(model: str, seed: int) -> Callable[[], tuple[Any, Any]]:
     return load
 
 
-def _test_pairs(s: ReproduceSettings, sources: Sequence[str]) -> dict[str, list]:
-    from applications.reward_models.data.simulator import PreferenceSimulator
+def _split_specs(sources: Sequence[str]) -> list[Any]:
+    from applications.reward_models.data.splits import SplitSpec
 
-    sim = PreferenceSimulator(s.simulator_seed, list(sources))
-    return {n: sim.pairs(n, s.test_pairs_per_source, split="test") for n in sources}
+    return [SplitSpec(n) for n in sources]
+
+
+def _test_pairs(s: ReproduceSettings, sources: Sequence[str]) -> dict[str, list]:
+    """The test pairs of the one split rule (data seed ``simulator_seed``, as in training)."""
+    from applications.reward_models.data.splits import load_test_pairs
+
+    return load_test_pairs(
+        _split_specs(sources), data_seed=s.simulator_seed, test_pairs=s.test_pairs_per_source
+    )
+
+
+def _settings(s: ReproduceSettings, sources: Sequence[str], **extra: Any) -> dict[str, Any]:
+    """``metrics.json`` settings: the split rule (data seed) and the run's sizes."""
+    from applications.reward_models.data.splits import split_rule
+
+    return {
+        "split": split_rule(_split_specs(sources), s.simulator_seed, 0.0),
+        "model": s.model,
+        "sources": list(sources),
+        "test_pairs_per_source": s.test_pairs_per_source,
+        "max_length": s.max_length,
+        **extra,
+    }
 
 
 def _log(msg: str) -> None:
@@ -194,7 +217,7 @@ def run_seed(s: ReproduceSettings, seed: int) -> dict[str, Any]:
         progress=s.progress,
         trained_on=trained_on,
     )
-    results["settings"] = {"seed": seed, "model": s.model, "sources": s.sources}
+    results["settings"] = _settings(s, s.sources, seed=seed)
     write_outputs(results, diffs, os.path.join(root, "eval"), title=f"seed {seed}")
     return results
 
@@ -223,8 +246,23 @@ def run_comparison(s: ReproduceSettings) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(text))
     with open(os.path.join(s.output_dir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump(all_results, f, indent=1, allow_nan=False)
+        json.dump([json_safe(r) for r in all_results], f, indent=1, allow_nan=False)
     return path
+
+
+def _evaluate_runs(
+    s: ReproduceSettings, dirs: dict[str, str], sources: Sequence[str]
+) -> dict[str, Any]:
+    """The ``metrics.json`` document of the trained ``{scheme: run_dir}`` on ``sources``."""
+    results, _ = evaluate_models(
+        {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
+        _test_pairs(s, sources),
+        batch_size=s.eval_batch_size // 2,
+        max_length=s.max_length,
+        progress=s.progress,
+    )
+    results["settings"] = _settings(s, sources)
+    return results
 
 
 def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = None) -> str:
@@ -259,18 +297,12 @@ def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = No
             _log(f"sweep {kind}={x} seed {seed}")
             out = os.path.join(s.output_dir, f"sweep_{kind}", f"{x}", f"seed{seed}")
             cfg = _train_config(s, seed=seed, output_dir=out, **change)
-            dirs = _train(cfg, schemes, s.resume)
-            results, _ = evaluate_models(
-                {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
-                _test_pairs(s, sources),
-                batch_size=s.eval_batch_size // 2,
-                max_length=s.max_length,
-                progress=s.progress,
-            )
+            results = _evaluate_runs(s, _train(cfg, schemes, s.resume), sources)
             for sc in schemes:
                 entry = results["models"][LABELS[sc]]
-                series["ece"][LABELS[sc]][i].append(entry["sources"][target]["ece"])
-                series["acc"][LABELS[sc]][i].append(entry["sources"][target]["accuracy"])
+                row = entry["sources"][target]
+                series["ece"][LABELS[sc]][i].append(row["ece"])
+                series["acc"][LABELS[sc]][i].append(row["accuracy"])
                 series["avg_ece"][LABELS[sc]][i].append(entry["average"]["ece"])
     x_name = {"sources": "K (mixed sources)", "size": "training pairs per source"}.get(
         kind, "backbone"
@@ -291,7 +323,7 @@ def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = No
         log_x=kind == "size",
     )
     with open(base + ".json", "w", encoding="utf-8") as f:
-        json.dump({"x": xs, "series": series}, f, indent=1)
+        json.dump(json_safe({"x": xs, "series": series}), f, indent=1, allow_nan=False)
     return base + ".md"
 
 

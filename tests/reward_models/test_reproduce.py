@@ -64,6 +64,7 @@ def test_comparison_writes_table3_report_and_plots(tiny_backbone, tmp_path):
     res = json.loads((evald / "metrics.json").read_text())
     assert res["models"]["Single-verbose"]["trained_on"] == "verbose"
     assert res["models"]["MORE"]["sources"]["shared"]["n"] == 6
+    assert res["schema_version"] == 1 and res["settings"]["split"]["data_seed"] == 0
     # the trained checkpoints are standard folders the evaluation CLI can load
     assert os.path.isfile(tmp_path / "seed0" / "mixed" / "more" / "final" / "config.json")
 

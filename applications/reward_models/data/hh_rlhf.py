@@ -67,6 +67,26 @@ def convert_hh_rlhf(
     return pairs
 
 
+def _subset_dir(path: Path, subset: str) -> Path | None:
+    """``path/<subset>`` when ``path`` is a directory holding it, else ``None``.
+
+    Raises:
+        ValueError: ``path`` holds another subset's folder but not ``subset``'s (reading its
+            files would label, e.g., harmless pairs as helpful).
+    """
+    if not path.is_dir():
+        return None
+    if (path / subset).is_dir():
+        return path / subset
+    others = [s for s in HH_SUBSETS if s != subset and (path / s).is_dir()]
+    if others:
+        raise ValueError(
+            f"{path} holds {', '.join(o + '/' for o in others)} but no {subset}/ folder: "
+            f"HH-RLHF {subset} pairs must come from {path / subset}"
+        )
+    return None
+
+
 def load_hh_rlhf(
     path_or_name: str | os.PathLike[str] = HUB_NAME,
     subset: str = "helpful-base",
@@ -78,22 +98,22 @@ def load_hh_rlhf(
 
     Args:
         path_or_name: Hub name, a local file in the original schema, or a directory (holding
-            ``<subset>/<split>.jsonl.gz`` or ``<split>.jsonl.gz``).
+            ``<subset>/<split>.jsonl.gz`` or ``<split>.jsonl.gz``; a directory that holds only
+            the other subset's folder is an error).
         subset: ``"helpful-base"`` or ``"harmless-base"``.
         split: ``"train"`` or ``"test"``.
         drops: report receiving the drop counts (a fresh one if ``None``).
         source: source name of the pairs (default ``hh_helpful`` / ``hh_harmless``).
 
     Raises:
-        ValueError: unknown subset; DataSourceError: unreadable source.
+        ValueError: unknown subset, or a directory holding only the other subset's folder;
+        DataSourceError: unreadable source.
     """
     if subset not in HH_SUBSETS:
         raise ValueError(f"unknown HH-RLHF subset {subset!r}; valid: {', '.join(HH_SUBSETS)}")
     source = source or "hh_" + subset.split("-")[0]
     drops = drops if drops is not None else DropReport()
-    path = Path(path_or_name)
-    if path.is_dir() and (path / subset).is_dir():
-        path_or_name = path / subset
+    path_or_name = _subset_dir(Path(path_or_name), subset) or path_or_name
     rows = read_rows(
         path_or_name,
         split=split,

@@ -44,7 +44,9 @@ class SourceSpec:
             Summarize, and to the seeded split for WebGPT).
         max_pairs: simulator: number of pairs generated (default 2000); real data: keep a seeded
             random subset of at most this many pairs (a cap, not a drop), original order kept.
-        seed: simulator seed / subset seed / WebGPT test-split seed.
+        seed: simulator seed / subset seed / WebGPT test-split seed: the **data seed**
+            (:mod:`.splits` passes the training config's ``simulator_seed``, never the training
+            seed).
         options: extra loader options, see :data:`SOURCE_OPTIONS`.
     """
 

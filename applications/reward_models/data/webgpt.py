@@ -14,7 +14,8 @@ soft label that consumers must treat as "no preference".
 
 Test split: upstream has no test split, so each *question* is assigned to ``test`` iff
 ``sha256(f"{seed}|{question}")`` mapped to [0, 1) is below ``test_fraction`` (default 0.1): the
-assignment is seeded, independent of row order, and no question is in both splits.
+assignment is seeded, independent of row order, and no question is in both splits. It is the
+holdout rule of :mod:`.splits`, which passes the **data seed** (never the training seed).
 
 The Hub repository is a script dataset (refused by ``datasets`` ≥ 4); the Hub's Parquet
 conversion is read instead, or pass a local file.
@@ -22,7 +23,6 @@ conversion is read instead, or pass a local file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from applications.reward_models.data._convert import get_field, local_hint, make_pair
 from applications.reward_models.data.io import read_rows
 from applications.reward_models.data.schema import DropReport, PreferencePair
+from applications.reward_models.data.splits import seeded_unit
 
 __all__ = ["HUB_NAME", "convert_webgpt", "in_test_split", "load_webgpt"]
 
@@ -39,8 +40,7 @@ TIES = ("drop", "keep")
 
 def in_test_split(question: str, seed: int, test_fraction: float) -> bool:
     """Seeded, order-independent assignment of a question to the test split."""
-    digest = hashlib.sha256(f"{seed}|{question}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < test_fraction
+    return seeded_unit(seed, question) < test_fraction
 
 
 def convert_webgpt(

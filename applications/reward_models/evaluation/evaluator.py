@@ -16,8 +16,14 @@ source), a real-data loader (``hh_helpful``, ``hh_harmless``, ``oasst1``, ``webg
 canonical ``PreferencePair`` rows: ``prompt``, ``chosen``, ``rejected``, optional ``source``,
 ``margin``, ``true_prob``).
 
-Outputs in ``--output_dir``: ``metrics.json`` (every number of :func:`metrics.summarize` per
-model × source, plus pooled and averaged values, drop counts and settings), ``report.md``
+Test pairs come from :func:`data.splits.load_test_pairs` with the data seed
+``--simulator_seed``: the same pairs a training run with that ``simulator_seed`` held out. A
+``PATH`` that is one file is read whole as the test file (``SplitSpec.test_path``); to score
+the held-out part of a training file, give ``EvalSource.holdout_fraction`` as in training.
+
+Outputs in ``--output_dir``: ``metrics.json`` (the one schema of :mod:`.schema`: every number
+of :func:`scorer.source_metrics` per model × source, pooled and averaged values, drop counts
+and settings with the split rule), ``report.md``
 (the paper's Table 3 layout, a calibration table and the reward-difference table), and PNGs:
 ``reliability.png`` (+ one per source), ``reward_diffs.png``, ``margins.png``,
 ``accuracy_matrix.png``.
@@ -26,7 +32,6 @@ model × source, plus pooled and averaged values, drop counts and settings), ``r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -37,7 +42,10 @@ from typing import Any
 import torch
 
 from applications.reward_models.data.schema import DropReport, PreferencePair
-from applications.reward_models.evaluation import metrics, plots, report
+from applications.reward_models.data.splits import SplitSpec, load_test_pairs, split_rule
+from applications.reward_models.evaluation import plots, report
+from applications.reward_models.evaluation.schema import metrics_document, write_metrics
+from applications.reward_models.evaluation.scorer import evaluate_model
 
 __all__ = [
     "EvalSource",
@@ -59,12 +67,29 @@ ModelLoader = Callable[[], tuple[torch.nn.Module, Any]]
 
 @dataclass(frozen=True)
 class EvalSource:
-    """A test set: ``name`` (table column), ``kind`` (see module doc), ``path``, ``split``."""
+    """A test set: ``name`` (table column), ``kind`` (see module doc), ``path``, ``split``
+    (the test split of ``path``) and ``holdout_fraction`` (score the held-out share of a
+    training file, as :class:`data.splits.SplitSpec`)."""
 
     name: str
     kind: str = "simulator"
     path: str | None = None
     split: str = "test"
+    holdout_fraction: float | None = None
+
+    def split_spec(self) -> SplitSpec:
+        """The :class:`SplitSpec` whose test pairs this source scores (a lone file given
+        without ``holdout_fraction`` is the test file itself)."""
+        one_file = self.path is not None and os.path.isfile(os.path.expanduser(self.path))
+        if one_file and self.holdout_fraction is None:
+            return SplitSpec(self.name, self.kind, None, test_split=self.split, test_path=self.path)
+        return SplitSpec(
+            self.name,
+            self.kind,
+            self.path,
+            test_split=self.split,
+            holdout_fraction=self.holdout_fraction,
+        )
 
 
 def parse_source_arg(text: str) -> EvalSource:
@@ -132,77 +157,31 @@ def load_checkpoint(path: str) -> tuple[torch.nn.Module, Any]:
     return load_reward_model(_resolve_checkpoint(path))
 
 
-def _read_pairs_file(source: EvalSource) -> list[PreferencePair]:
-    from applications.reward_models.data.io import read_local_rows
-
-    assert source.path is not None
-    if not os.path.exists(source.path):
-        raise ValueError(f"source {source.name!r}: file {source.path!r} does not exist")
-    out = []
-    for i, row in enumerate(read_local_rows(source.path, split=source.split), start=1):
-        try:
-            row = {"source": source.name, **row}
-            out.append(PreferencePair.from_dict(row))
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{source.path}: row {i}: not a preference pair ({err})") from None
-    return out
-
-
-def _load_real(
-    source: EvalSource, n: int | None, seed: int, drops: DropReport
-) -> list[PreferencePair]:
-    from applications.reward_models.data.sources import SourceSpec, load_pairs
-
-    spec = SourceSpec(
-        name=source.name,
-        kind=source.kind,
-        path=source.path,
-        split=source.split,
-        max_pairs=n,
-        seed=seed,
-    )
-    return list(load_pairs(spec, drops))
-
-
 def load_eval_pairs(
     sources: Sequence[EvalSource],
     n_per_source: int | None = 500,
     simulator_seed: int = 0,
     drops: DropReport | None = None,
 ) -> dict[str, list[PreferencePair]]:
-    """Test pairs per source name: simulator, ``n_per_source`` pairs of its test split (500 with
-    ``None``); real loaders, a seeded random subset of at most ``n_per_source`` pairs (all with
-    ``None``; rows the loader drops are counted in ``drops``); ``pairs`` files, the first
-    ``n_per_source`` rows.
+    """Test pairs per source name by the one split rule (:func:`data.splits.load_test_pairs`)
+    with data seed ``simulator_seed``: simulator sources generate ``n_per_source`` test pairs
+    (500 with ``None``); the others keep a seeded subset of at most ``n_per_source`` (all with
+    ``None``). Rows the loaders drop are counted in ``drops``.
 
     Raises:
         ValueError: duplicated names, unknown simulator source, bad path, or an empty source.
     """
-    from applications.reward_models.data.simulator import PreferenceSimulator
-
-    names = [s.name for s in sources]
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicated source names in {names}")
+    for s in sources:
+        if s.kind == "pairs" and s.path is not None and not os.path.exists(s.path):
+            raise ValueError(f"source {s.name!r}: file {s.path!r} does not exist")
     if not sources:
         raise ValueError("no sources to evaluate on")
-    drops = drops if drops is not None else DropReport()
-    sim_names = [s.name for s in sources if s.kind == "simulator"]
-    sim = PreferenceSimulator(simulator_seed, sim_names) if sim_names else None
-    out: dict[str, list[PreferencePair]] = {}
-    for source in sources:
-        if source.kind == "simulator":
-            assert sim is not None
-            pairs = sim.pairs(source.name, n_per_source or 500, split=source.split)
-        elif source.kind == "pairs":
-            pairs = _read_pairs_file(source)
-        else:
-            pairs = _load_real(source, n_per_source, simulator_seed, drops)
-        if n_per_source is not None and source.kind == "pairs":
-            pairs = pairs[:n_per_source]
-        if not pairs:
-            raise ValueError(f"source {source.name!r} has no test pairs")
-        out[source.name] = pairs
-    return out
+    return load_test_pairs(
+        [s.split_spec() for s in sources],
+        data_seed=simulator_seed,
+        test_pairs=n_per_source,
+        drops=drops,
+    )
 
 
 def evaluate_models(
@@ -215,55 +194,41 @@ def evaluate_models(
     progress: bool = True,
     trained_on: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
-    """Score every model on every test set and compute :func:`metrics.summarize` for each.
+    """Score every model on every test set with :func:`scorer.evaluate_model`.
 
     Models are loaded one at a time (``path`` via :func:`load_checkpoint`, or a callable
-    returning ``(model, tokenizer)``) and released after scoring. Over-length pairs (for that
-    model's tokenizer) are dropped and counted under ``models[name]["drops"]``.
+    returning ``(model, tokenizer)``) and released after scoring.
 
     Returns:
-        ``(results, diffs)``: the ``metrics.json`` dict and ``{model: {source: Δ [N]}}``.
+        ``(document, diffs)``: the ``metrics.json`` document (:func:`schema.metrics_document`;
+        callers add ``settings``) and ``{model: {source: Δ [N]}}``.
     """
-    from applications.reward_models.data.collate import filter_overlength
-    from applications.reward_models.modeling.scoring import score_pairs
-
     if not models:
         raise ValueError("no models to evaluate")
-    results: dict[str, Any] = {"models": {}, "sources": {}}
-    for name, pairs in test.items():
-        results["sources"][name] = {"n_pairs": len(pairs)}
+    entries: dict[str, Any] = {}
     diffs: dict[str, dict[str, torch.Tensor]] = {}
     for mname, spec in models.items():
         start = time.perf_counter()
         model, tok = spec() if callable(spec) else load_checkpoint(spec)
-        drops = DropReport()
-        entry: dict[str, Any] = {"path": spec if isinstance(spec, str) else None, "sources": {}}
-        if trained_on and mname in trained_on:
-            entry["trained_on"] = trained_on[mname]
-        diffs[mname] = {}
-        for sname, pairs in test.items():
-            kept = filter_overlength(list(pairs), tok, max_length, drops)
-            if not kept:
-                raise ValueError(f"model {mname!r}: every pair of {sname!r} exceeds max_length")
-            r_c, r_r = score_pairs(
-                model, tok, kept, batch_size=batch_size, max_length=max_length, progress=progress
-            )
-            d = (r_c - r_r).double()
-            truth = [p.true_prob for p in kept]
-            tp = torch.tensor(truth, dtype=torch.float64) if None not in truth else None
-            entry["sources"][sname] = metrics.summarize(d, tp, bins=bins)
-            diffs[mname][sname] = d
-        pooled = torch.cat(list(diffs[mname].values()))
-        entry["pooled"] = metrics.summarize(pooled, bins=bins)
-        per = entry["sources"].values()
-        entry["average"] = {
-            k: sum(s[k] for s in per) / len(per) for k in ("accuracy", "ece", "brier", "log_loss")
+        result = evaluate_model(
+            model,
+            tok,
+            test,
+            max_length=max_length,
+            batch_size=batch_size,
+            bins=bins,
+            progress=progress,
+        )
+        entries[mname] = {
+            "path": spec if isinstance(spec, str) else None,
+            "trained_on": (trained_on or {}).get(mname),
+            **result.entry,
+            "seconds": time.perf_counter() - start,
         }
-        entry["drops"] = drops.to_dict()
-        entry["seconds"] = time.perf_counter() - start
-        results["models"][mname] = entry
+        diffs[mname] = result.diffs
         del model
-    return results, diffs
+    sources = {name: {"n_pairs": len(pairs)} for name, pairs in test.items()}
+    return metrics_document(entries, sources=sources), diffs
 
 
 def write_outputs(
@@ -274,67 +239,16 @@ def write_outputs(
     make_plots: bool = True,
     title: str | None = None,
 ) -> dict[str, str]:
-    """Write ``metrics.json``, ``report.md`` and the PNG plots; returns ``{artifact: path}``."""
+    """Write ``metrics.json`` (atomic, the one schema), ``report.md`` and the PNG plots;
+    returns ``{artifact: path}``."""
     os.makedirs(output_dir, exist_ok=True)
-    paths: dict[str, str] = {}
-    paths["metrics"] = os.path.join(output_dir, "metrics.json")
-    with open(paths["metrics"], "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1, allow_nan=False)
-    lines = [f"# {title or 'Reward-model evaluation'}\n"]
-    lines += [
-        "## Accuracy (%) per test source and ECE (%, M = 10)\n",
-        report.accuracy_table([results]),
-    ]
-    lines += ["## Calibration\n", report.calibration_table([results])]
-    lines += [
-        "## Reward differences Δ = r_w − r_l (all sources)\n",
-        report.reward_diff_table([results]),
-    ]
+    paths = {"metrics": str(write_metrics(os.path.join(output_dir, "metrics.json"), results))}
     paths["report"] = os.path.join(output_dir, "report.md")
     with open(paths["report"], "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        f.write(report.evaluation_report(results, title))
     if make_plots:
-        paths.update(make_evaluation_plots(results, diffs, output_dir))
+        paths.update(plots.evaluation_plots(results, diffs, output_dir))
     return paths
-
-
-def make_evaluation_plots(
-    results: Mapping[str, Any], diffs: Mapping[str, Mapping[str, torch.Tensor]], output_dir: str
-) -> dict[str, str]:
-    """The evaluation PNGs (see module doc); returns ``{artifact: path}``."""
-    models = results["models"]
-    sources = list(results["sources"])
-    out = {}
-    pooled = {m: models[m]["pooled"]["calibration"]["10"] for m in models}
-    out["reliability"] = plots.reliability_diagrams(
-        pooled, os.path.join(output_dir, "reliability.png"), "all test sources"
-    )
-    for s in sources:
-        cal = {m: models[m]["sources"][s]["calibration"]["10"] for m in models}
-        out[f"reliability_{s}"] = plots.reliability_diagrams(
-            cal, os.path.join(output_dir, f"reliability_{_safe(s)}.png"), f"test source: {s}"
-        )
-    all_d = {m: torch.cat(list(diffs[m].values())) for m in diffs}
-    out["reward_diffs"] = plots.reward_diff_boxplots(
-        all_d, os.path.join(output_dir, "reward_diffs.png")
-    )
-    out["margins"] = plots.margin_histograms(all_d, os.path.join(output_dir, "margins.png"))
-    trained = {m: models[m]["trained_on"] for m in models if "trained_on" in models[m]}
-    rows = list(trained) if trained else list(models)
-    labels = [f"{trained[m]} ({m})" if m in trained else m for m in rows]
-    matrix = [[models[m]["sources"][s]["accuracy"] for s in sources] for m in rows]
-    out["accuracy_matrix"] = plots.accuracy_matrix(
-        matrix,
-        labels,
-        sources,
-        os.path.join(output_dir, "accuracy_matrix.png"),
-        row_title="reward model trained on" if trained else "reward model",
-    )
-    return out
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def evaluate(
@@ -351,7 +265,8 @@ def evaluate(
     make_plots: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Load the test sets, evaluate every model, write the outputs; returns the results dict."""
+    """Load the test sets (data seed ``simulator_seed``), evaluate every model, write the
+    outputs; returns the ``metrics.json`` document."""
     drops = DropReport()
     test = load_eval_pairs(sources, n_per_source, simulator_seed, drops)
     results, diffs = evaluate_models(
@@ -365,10 +280,11 @@ def evaluate(
     )
     for s in sources:
         results["sources"][s.name].update(asdict(s))
-    results["load_drops"] = drops.to_dict()
+    results["drops"] = drops.to_dict()
+    specs = [s.split_spec() for s in sources]
     results["settings"] = {
+        "split": split_rule(specs, simulator_seed, 0.0),
         "n_per_source": n_per_source,
-        "simulator_seed": simulator_seed,
         "batch_size": batch_size,
         "max_length": max_length,
         "bins": list(bins),

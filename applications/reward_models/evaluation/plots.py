@@ -12,6 +12,7 @@ caller's matplotlib setup. Each function writes one PNG and returns its path.
 * :func:`accuracy_matrix` — heat map of accuracy, rows = reward model (its training source),
   columns = test source (the paper's Fig. 1).
 * :func:`sweep_plot` — a metric against a sweep variable, one line per scheme, mean ± std.
+* :func:`evaluation_plots` — the evaluate CLI's figure set from a ``metrics.json`` document.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 
 __all__ = [
     "accuracy_matrix",
+    "evaluation_plots",
     "margin_histograms",
     "reliability_diagrams",
     "reward_diff_boxplots",
@@ -86,44 +88,49 @@ def reliability_diagrams(
         inner = outer[r, c].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.08)
         ax = fig.add_subplot(inner[0])
         axc = fig.add_subplot(inner[1], sharex=ax)
-        edges = list(cal["bin_edges"])
-        lefts, widths = edges[:-1], [b - a for a, b in itertools.pairwise(edges)]
-        acc = [math.nan if v is None else v for v in cal["bin_accuracy"]]
-        conf = [math.nan if v is None else v for v in cal["bin_confidence"]]
-        ax.bar(
-            lefts,
-            [0 if math.isnan(a) else a for a in acc],
-            widths,
-            align="edge",
-            color="#4c72b0",
-            edgecolor="white",
-            label="accuracy",
-        )
-        ax.scatter(
-            [lf + w / 2 for lf, w in zip(lefts, widths, strict=True)],
-            conf,
-            marker="_",
-            s=200,
-            color="#c44e52",
-            zorder=3,
-            label="mean confidence",
-        )
-        ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"{name}  ECE={cal['ece']:.3f}", fontsize=9)
-        ax.tick_params(labelbottom=False, labelsize=7)
+        _reliability_panel(ax, axc, f"{name}  ECE={cal['ece']:.3f}", cal)
         if c == 0:
             ax.set_ylabel("accuracy", fontsize=8)
             axc.set_ylabel("count", fontsize=8)
         if k == 0:
             ax.legend(fontsize=6, loc="upper left")
-        axc.bar(lefts, cal["bin_counts"], widths, align="edge", color="#8c8c8c", edgecolor="white")
-        axc.set_xlabel("confidence σ(Δr)", fontsize=8)
-        axc.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10, y=1.0 + 0.04 / rows)
     return _save(fig, path)
+
+
+def _reliability_panel(ax: Any, axc: Any, title: str, cal: Mapping[str, Any]) -> None:
+    """Accuracy bars, mean-confidence ticks and the diagonal on ``ax``; bin counts on ``axc``."""
+    edges = list(cal["bin_edges"])
+    lefts, widths = edges[:-1], [b - a for a, b in itertools.pairwise(edges)]
+    acc = [math.nan if v is None else v for v in cal["bin_accuracy"]]
+    conf = [math.nan if v is None else v for v in cal["bin_confidence"]]
+    ax.bar(
+        lefts,
+        [0 if math.isnan(a) else a for a in acc],
+        widths,
+        align="edge",
+        color="#4c72b0",
+        edgecolor="white",
+        label="accuracy",
+    )
+    ax.scatter(
+        [lf + w / 2 for lf, w in zip(lefts, widths, strict=True)],
+        conf,
+        marker="_",
+        s=200,
+        color="#c44e52",
+        zorder=3,
+        label="mean confidence",
+    )
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelbottom=False, labelsize=7)
+    axc.bar(lefts, cal["bin_counts"], widths, align="edge", color="#8c8c8c", edgecolor="white")
+    axc.set_xlabel("confidence σ(Δr)", fontsize=8)
+    axc.tick_params(labelsize=7)
 
 
 def reward_diff_boxplots(
@@ -261,3 +268,62 @@ def sweep_plot(
     ax.grid(alpha=0.3)
     ax.set_title(title or f"{y_name} vs {x_name}", fontsize=9)
     return _save(fig, path)
+
+
+# -- the evaluation's figure set, from a metrics.json document -------------------------------
+
+
+def _main_calibration(row: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The M = 10 (else the first) calibration dict of a schema row; ``None`` if undefined."""
+    cal = (row or {}).get("calibration") or {}
+    return cal.get("10") or next(iter(cal.values()), None)
+
+
+def _reliability_set(results: Mapping[str, Any], output_dir: str) -> dict[str, str]:
+    models = results["models"]
+    out = {}
+    pooled = {m: _main_calibration(e["pooled"]) for m, e in models.items()}
+    pooled = {m: c for m, c in pooled.items() if c is not None}
+    if pooled:
+        out["reliability"] = reliability_diagrams(
+            pooled, os.path.join(output_dir, "reliability.png"), "all test sources"
+        )
+    for s in results["sources"]:
+        cal = {m: _main_calibration(e["sources"].get(s)) for m, e in models.items()}
+        cal = {m: c for m, c in cal.items() if c is not None}
+        if cal:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+            out[f"reliability_{s}"] = reliability_diagrams(
+                cal, os.path.join(output_dir, f"reliability_{safe}.png"), f"test source: {s}"
+            )
+    return out
+
+
+def evaluation_plots(
+    results: Mapping[str, Any],
+    diffs: Mapping[str, Mapping[str, torch.Tensor]],
+    output_dir: str,
+) -> dict[str, str]:
+    """The evaluation PNGs of a ``metrics.json`` document and its Δ per model × source:
+    ``reliability.png`` (+ one per source), ``reward_diffs.png``, ``margins.png``,
+    ``accuracy_matrix.png``; returns ``{artifact: path}``. Models whose metrics are undefined
+    (non-finite rewards) are left out of the reliability diagrams."""
+    models = results["models"]
+    sources = list(results["sources"])
+    out = _reliability_set(results, output_dir)
+    all_d = {m: torch.cat(list(diffs[m].values())) for m in diffs if diffs[m]}
+    all_d = {m: d[torch.isfinite(d)] for m, d in all_d.items()}
+    out["reward_diffs"] = reward_diff_boxplots(all_d, os.path.join(output_dir, "reward_diffs.png"))
+    out["margins"] = margin_histograms(all_d, os.path.join(output_dir, "margins.png"))
+    trained = {m: e["trained_on"] for m, e in models.items() if e.get("trained_on")}
+    rows = list(trained) if trained else list(models)
+    labels = [f"{trained[m]} ({m})" if m in trained else m for m in rows]
+    matrix = [[(models[m]["sources"].get(s) or {}).get("accuracy") for s in sources] for m in rows]
+    out["accuracy_matrix"] = accuracy_matrix(
+        matrix,
+        labels,
+        sources,
+        os.path.join(output_dir, "accuracy_matrix.png"),
+        row_title="reward model trained on" if trained else "reward model",
+    )
+    return out

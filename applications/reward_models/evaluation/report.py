@@ -9,7 +9,12 @@ there are several. Layouts follow the MORE paper:
 * :func:`calibration_table` — per-source ECE, ECE at M = 5/10/20, equal-mass ECE, Brier,
   log-loss and, on simulator data, the calibration error against the true probabilities;
 * :func:`reward_diff_table` — Table 1: reward-difference quartiles, 1.5·IQR outliers and
-  over-rewarding indicators, pooled over sources.
+  over-rewarding indicators, pooled over sources;
+* :func:`evaluation_report` — the evaluate CLI's ``report.md`` (the three tables above);
+* :func:`comparison_table` — the training run's plain-text table (one row per source, accuracy
+  and ECE per scheme).
+
+Metrics that are ``null`` in ``metrics.json`` (non-finite rewards) print as ``–``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 __all__ = [
     "accuracy_table",
     "calibration_table",
+    "comparison_table",
+    "evaluation_report",
     "format_cell",
     "markdown_table",
     "reward_diff_table",
@@ -77,8 +84,12 @@ def _per_seed(
 
 
 def _mean_over_sources(entry: dict[str, Any], key: str) -> float:
-    vals = [float(s[key]) for s in entry["sources"].values()]
-    return statistics.fmean(vals)
+    vals = [float(s[key]) for s in entry["sources"].values() if s.get(key) is not None]
+    return statistics.fmean(vals) if vals else math.nan
+
+
+def _row(entry: dict[str, Any], source: str) -> dict[str, Any]:
+    return entry["sources"].get(source) or {}
 
 
 def accuracy_table(results: Sequence[Results], digits: int = 1) -> str:
@@ -94,7 +105,7 @@ def accuracy_table(results: Sequence[Results], digits: int = 1) -> str:
     for model in _models(results):
         row = [model]
         for src in sources:
-            vals = _per_seed(results, model, lambda e, s=src: e["sources"][s]["accuracy"])
+            vals = _per_seed(results, model, lambda e, s=src: _row(e, s).get("accuracy"))
             row.append(format_cell(vals, digits + 2, percent=True))
         row.append(
             format_cell(
@@ -153,18 +164,18 @@ def calibration_table(results: Sequence[Results], digits: int = 3) -> str:
         for src in sources:
             row.append(
                 format_cell(
-                    _per_seed(results, model, lambda e, s=src: e["sources"][s]["ece"]), digits
+                    _per_seed(results, model, lambda e, s=src: _row(e, s).get("ece")), digits
                 )
             )
         for m in ("5", "10", "20"):
-            get = avg(lambda s, m=m: s["calibration"].get(m, {}).get("ece"))
+            get = avg(lambda s, m=m: (s.get("calibration") or {}).get(m, {}).get("ece"))
             row.append(format_cell(_per_seed(results, model, get), digits))
         for get in (
-            avg(lambda s: s["calibration_mass"]["ece"]),
-            avg(lambda s: s["ace"]),
-            avg(lambda s: s["mce"]),
-            avg(lambda s: s["brier"]),
-            avg(lambda s: s["log_loss"]),
+            avg(lambda s: (s.get("calibration_mass") or {}).get("ece")),
+            avg(lambda s: s.get("ace")),
+            avg(lambda s: s.get("mce")),
+            avg(lambda s: s.get("brier")),
+            avg(lambda s: s.get("log_loss")),
         ):
             row.append(format_cell(_per_seed(results, model, get), digits))
         if has_truth:
@@ -173,6 +184,10 @@ def calibration_table(results: Sequence[Results], digits: int = 3) -> str:
                 row.append(format_cell(_per_seed(results, model, get), digits))
         rows.append(row)
     return markdown_table(headers, rows)
+
+
+def _pooled_diffs(entry: dict[str, Any]) -> dict[str, Any]:
+    return (entry.get("pooled") or {}).get("reward_diff") or {}
 
 
 def reward_diff_table(results: Sequence[Results], digits: int = 2) -> str:
@@ -195,7 +210,7 @@ def reward_diff_table(results: Sequence[Results], digits: int = 2) -> str:
     for model in _models(results):
 
         def get(key: str, m: str = model) -> list[float | None]:
-            return _per_seed(results, m, lambda e: e["pooled"]["reward_diff"][key])
+            return _per_seed(results, m, lambda e: _pooled_diffs(e).get(key))
 
         rows.append(
             [
@@ -212,7 +227,7 @@ def reward_diff_table(results: Sequence[Results], digits: int = 2) -> str:
                     _per_seed(
                         results,
                         model,
-                        lambda e: e["pooled"]["reward_diff"]["share_abs_above"].get("5.0"),
+                        lambda e: (_pooled_diffs(e).get("share_abs_above") or {}).get("5.0"),
                     ),
                     digits + 1,
                 ),
@@ -239,3 +254,54 @@ def sweep_table(
     for i, x in enumerate(xs):
         rows.append([str(x), *(format_cell(vals[i], digits) for vals in series.values())])
     return markdown_table(headers, rows)
+
+
+def evaluation_report(results: Results, title: str | None = None) -> str:
+    """``report.md`` of one ``metrics.json`` document: Table 3, calibration, reward differences."""
+    return "\n".join(
+        [
+            f"# {title or 'Reward-model evaluation'}\n",
+            "## Accuracy (%) per test source and ECE (%, M = 10)\n",
+            accuracy_table([results]),
+            "## Calibration\n",
+            calibration_table([results]),
+            "## Reward differences Δ = r_w − r_l (all sources)\n",
+            reward_diff_table([results]),
+        ]
+    )
+
+
+def _cell(values: Sequence[Any]) -> str:
+    vals = [float(v) for v in values if v is not None]
+    return f"{statistics.fmean(vals):.3f}" if vals else "-"
+
+
+def comparison_table(entries: dict[str, dict[str, Any]]) -> str:
+    """Plain-text table of a training run: one row per source (+ ``mean``), accuracy, ECE and,
+    on simulator data, the ECE against the gold probabilities (``truth.ece``) per scheme.
+
+    Args:
+        entries: ``{scheme: metrics.json model entry}`` (``entry["sources"][source]`` rows).
+    """
+    schemes = list(entries)
+    sources = list(dict.fromkeys(s for e in entries.values() for s in e["sources"]))
+    rows_of = {sc: entries[sc]["sources"] for sc in schemes}
+
+    def value(row: dict[str, Any], key: str) -> Any:
+        return (row.get("truth") or {}).get("ece") if key == "truth" else row.get(key)
+
+    has_truth = any("truth" in r for rows in rows_of.values() for r in rows.values())
+    cols = [("accuracy", "acc"), ("ece", "ECE")] + ([("truth", "gold ECE")] if has_truth else [])
+    header = ["source"] + [f"{s} {label}" for _key, label in cols for s in schemes]
+    table = [header]
+    for src in [*sources, "mean"]:
+        cells = [src]
+        for key, _label in cols:
+            for sc in schemes:
+                rows = list(rows_of[sc].values()) if src == "mean" else [rows_of[sc].get(src, {})]
+                cells.append(_cell([value(r, key) for r in rows]))
+        table.append(cells)
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*header), fmt.format(*["-" * w for w in widths])]
+    return "\n".join(lines + [fmt.format(*r) for r in table[1:]])

@@ -37,18 +37,35 @@ def stderr_log(message: str) -> None:
 
 
 # ---------------------------------------------------------------- data sources
+# Prompts and held-out pairs follow the one split rule of data.splits, seeded by sim_seed (the
+# data seed): the policy never samples on, and PPL / ECE never score, the other split's prompts.
 def _simulator(cfg: RJSConfig) -> Any:
     from applications.reward_models.data.simulator import PreferenceSimulator
 
     return PreferenceSimulator(seed=cfg.sim_seed)
 
 
-def _source_pairs(cfg: RJSConfig, kind: str, split: str) -> list[Any]:
-    from applications.reward_models.data import DropReport, SourceSpec, load_pairs
+def _real_spec(cfg: RJSConfig, kind: str) -> Any:
+    from applications.reward_models.data.splits import SplitSpec
 
-    return load_pairs(
-        SourceSpec(name=kind, kind=kind, path=cfg.prompt_path, split=split), DropReport()
+    return SplitSpec(
+        name=kind,
+        kind=kind,
+        path=cfg.prompt_path,
+        test_path=getattr(cfg, "prompt_test_path", None),
+        holdout_fraction=getattr(cfg, "holdout_fraction", None),
     )
+
+
+def _source_pairs(cfg: RJSConfig, kind: str, split: str) -> list[Any]:
+    """The ``train`` or ``test`` pairs of a real source by the one split rule."""
+    from applications.reward_models.data.splits import load_splits, load_test_pairs
+
+    spec = _real_spec(cfg, kind)
+    if split == "test":
+        return load_test_pairs([spec], data_seed=cfg.sim_seed, test_pairs=None)[kind]
+    data = load_splits([spec], data_seed=cfg.sim_seed, train_pairs=None, test_pairs=None)
+    return data.train[kind]
 
 
 def load_prompts(cfg: RJSConfig, split: str, n: int) -> list[str]:
@@ -62,11 +79,13 @@ def load_prompts(cfg: RJSConfig, split: str, n: int) -> list[str]:
 
 
 def held_out_pairs(cfg: RJSConfig, n_per_source: int) -> dict[str, list[Any]]:
-    """Test preference pairs per source (for PPL on chosen responses and a computed ECE)."""
+    """Test preference pairs per source (for PPL on chosen responses and a computed ECE): the
+    simulator's test pairs, or the first ``n_per_source`` test pairs of a real source."""
+    from applications.reward_models.data.splits import SplitSpec, load_test_pairs
+
     if cfg.prompt_source == "simulator":
-        sim = _simulator(cfg)
-        sources = cfg.ppl_sources or sim.source_names
-        return {s: sim.pairs(s, n_per_source, split="test") for s in sources}
+        specs = [SplitSpec(s) for s in cfg.ppl_sources or _simulator(cfg).source_names]
+        return load_test_pairs(specs, data_seed=cfg.sim_seed, test_pairs=n_per_source)
     sources = cfg.ppl_sources or [cfg.prompt_source]
     return {s: _source_pairs(cfg, s, "test")[:n_per_source] for s in sources}
 
@@ -216,57 +235,101 @@ def _build_judge(cfg: RJSConfig, models: Models) -> Any:
     raise ValueError(f"unknown judge {cfg.judge!r}; expected gold, rm:NAME or http")
 
 
-def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    from applications.reward_models.rjs.judge import judge_pairwise
+def _policy_responses(
+    cfg: RJSConfig,
+    models: Models,
+    policy: str,
+    prompts: list[str],
+    held_out: dict[str, list[Any]],
+    log: Log,
+) -> list[str]:
+    """One response per test prompt of ``policy`` and its perplexity on held-out chosen
+    responses (both resumable: a policy with both on disk is not even loaded)."""
     from applications.reward_models.rjs.ppl import perplexity
-    from applications.reward_models.rjs.rm_calibration import compute_rm_ece, read_rm_ece
+
+    ppl_path = cfg.path("eval", "ppl", f"{policy}.json")
+    resp_path = cfg.path("eval", "responses", f"{policy}.jsonl")
+    done = load_samples(resp_path)
+    answered = all(done.get(i, {}).get("prompt") == p for i, p in enumerate(prompts))
+    if ppl_path.is_file() and answered:
+        log(f"evaluate[{policy}]: responses and perplexity on disk, skipped")
+        return [done[i]["samples"][0]["response"] for i in range(len(prompts))]
+    model, tokenizer = models.policy(policy)
+    gen = cfg.generation()
+    sample_prompts(
+        prompts,
+        resp_path,
+        policy_sampler(model, tokenizer, gen),
+        n=1,
+        seed=cfg.seed,
+        rows_per_batch=gen.batch_size,
+        meta={
+            "policy": cfg.policy if policy == "base" else str(cfg.path("policies", policy)),
+            "generation": gen.__dict__,
+        },
+        length_fn=prompt_token_length(tokenizer),
+        log=log,
+    )
+    if not ppl_path.is_file():
+        ppl = {
+            src: perplexity(
+                model,
+                tokenizer,
+                [(p.prompt, p.chosen) for p in pairs[: cfg.ppl_pairs]],
+                max_length=cfg.sft_max_length,
+            ).to_dict()
+            for src, pairs in held_out.items()
+        }
+        write_json_atomic(ppl_path, ppl)
+        log(f"ppl[{policy}]: " + ", ".join(f"{s}={v['ppl']:.2f}" for s, v in ppl.items()))
+    recs = load_samples(resp_path)
+    return [recs[i]["samples"][0]["response"] for i in range(len(prompts))]
+
+
+def _rm_ece(
+    cfg: RJSConfig, models: Models, name: str, path: str, held_out: dict[str, list[Any]]
+) -> None:
+    """``eval/ece/<name>.json``: the RM's ECE from its training ``metrics.json``, else computed
+    by the one evaluator on held-out pairs (its document in ``eval/ece/<name>.metrics.json``)."""
+    from applications.reward_models.evaluation.schema import model_ece, write_metrics
+    from applications.reward_models.rjs.rm_calibration import read_rm_ece, rm_metrics
+
+    ece_path = cfg.path("eval", "ece", f"{name}.json")
+    if ece_path.is_file():
+        return
+    found = read_rm_ece(path)
+    if found is not None:
+        write_json_atomic(ece_path, {"ece": found[0], "from": found[1]})
+        return
+    rm, tok = models.reward_model(path)
+    pairs = {s: ps[: cfg.ece_pairs] for s, ps in held_out.items()}
+    settings = {"data_seed": cfg.sim_seed, "pairs_per_source": cfg.ece_pairs}
+    document = rm_metrics(
+        rm, tok, pairs, name=name, max_length=cfg.rm_max_length, settings=settings
+    )
+    doc_path = write_metrics(cfg.path("eval", "ece", f"{name}.metrics.json"), document)
+    entry = document["models"][name]
+    info = {
+        "ece": model_ece(document, name)[0],
+        "from": f"computed: mean over sources of held-out ECE (10 bins), {doc_path}",
+        "per_source": {s: row["ece"] for s, row in entry["sources"].items()},
+        "pairs_per_source": cfg.ece_pairs,
+        "skipped": entry["drops"]["total"],
+    }
+    write_json_atomic(ece_path, info)
+
+
+def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
+    """Responses + perplexity per policy, judge each RJS policy against the base, RM ECEs."""
+    from applications.reward_models.rjs.judge import judge_pairwise
 
     prompts = load_prompts(cfg, "test", cfg.eval_prompts)
     held_out = held_out_pairs(cfg, max(cfg.ppl_pairs, cfg.ece_pairs))
     rms = cfg.reward_models()
-    gen = cfg.generation()
-    responses: dict[str, list[str]] = {}
-    for policy in ["base", *rms]:
-        ppl_path = cfg.path("eval", "ppl", f"{policy}.json")
-        resp_path = cfg.path("eval", "responses", f"{policy}.jsonl")
-        done = load_samples(resp_path)
-        if ppl_path.is_file() and all(
-            done.get(i, {}).get("prompt") == p for i, p in enumerate(prompts)
-        ):
-            # Nothing left to do for this policy: do not pay for loading it.
-            responses[policy] = [done[i]["samples"][0]["response"] for i in range(len(prompts))]
-            log(f"evaluate[{policy}]: responses and perplexity on disk, skipped")
-            continue
-        model, tokenizer = models.policy(policy)
-        sample_prompts(
-            prompts,
-            resp_path,
-            policy_sampler(model, tokenizer, gen),
-            n=1,
-            seed=cfg.seed,
-            rows_per_batch=gen.batch_size,
-            meta={
-                "policy": cfg.policy if policy == "base" else str(cfg.path("policies", policy)),
-                "generation": gen.__dict__,
-            },
-            length_fn=prompt_token_length(tokenizer),
-            log=log,
-        )
-        if not ppl_path.is_file():
-            ppl = {
-                src: perplexity(
-                    model,
-                    tokenizer,
-                    [(p.prompt, p.chosen) for p in pairs[: cfg.ppl_pairs]],
-                    max_length=cfg.sft_max_length,
-                ).to_dict()
-                for src, pairs in held_out.items()
-            }
-            write_json_atomic(ppl_path, ppl)
-            log(f"ppl[{policy}]: " + ", ".join(f"{s}={v['ppl']:.2f}" for s, v in ppl.items()))
-        recs = load_samples(resp_path)
-        responses[policy] = [recs[i]["samples"][0]["response"] for i in range(len(prompts))]
-        del model
+    responses = {
+        policy: _policy_responses(cfg, models, policy, prompts, held_out, log)
+        for policy in ["base", *rms]
+    }
     judge = _build_judge(cfg, models)
     out: dict[str, Any] = {}
     for name, path in rms.items():
@@ -276,25 +339,7 @@ def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dic
             record["judge_stats"] = judge.stats.to_dict()
         write_json_atomic(cfg.path("eval", "judge", f"{name}.json"), record)
         log(f"judge[{name}] vs base: {counts.to_dict()}")
-        ece_path = cfg.path("eval", "ece", f"{name}.json")
-        if not ece_path.is_file():
-            found = read_rm_ece(path)
-            if found is not None:
-                info: dict[str, Any] = {"ece": found[0], "from": found[1]}
-            else:
-                rm, tok = models.reward_model(path)
-                pairs = {s: ps[: cfg.ece_pairs] for s, ps in held_out.items()}
-                ece, per_source, skipped = compute_rm_ece(
-                    rm, tok, pairs, max_length=cfg.rm_max_length
-                )
-                info = {
-                    "ece": ece,
-                    "from": "computed: mean over sources of held-out ECE (10 bins)",
-                    "per_source": per_source,
-                    "pairs_per_source": cfg.ece_pairs,
-                    "skipped": skipped,
-                }
-            write_json_atomic(ece_path, info)
+        _rm_ece(cfg, models, name, path, held_out)
         out[name] = counts.to_dict()
     return out
 

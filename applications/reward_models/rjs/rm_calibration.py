@@ -1,72 +1,77 @@
-"""Evaluation helpers: the RM's ECE for the report and held-out data for perplexity.
+"""The RM's ECE for the RJS report, through the one evaluator and the one ``metrics.json`` schema.
 
-ECE is read from the RM's training ``metrics.json`` when present (``<scheme>/metrics.json`` next to
-``<scheme>/final``, or inside the checkpoint directory), else computed on test pairs with
-``applications.reward_models.evaluation.metrics.calibration_errors`` (symmetrized points, 10
-equal-width bins).
+The ECE is read from the RM's training ``metrics.json`` when present (``<scheme>/metrics.json``
+next to ``<scheme>/final``, or inside the checkpoint directory; schema of
+:mod:`applications.reward_models.evaluation.schema`, ``models[<scheme>].average.ece`` = the
+unweighted mean over test sources of the per-source ECE, symmetrized points, 10 equal-width
+bins). Otherwise it is computed on held-out pairs with the same evaluator
+(:func:`evaluation.scorer.evaluate_model`). A ``metrics.json`` of an old layout is an error, not
+a guess.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-_AGGREGATES = ("overall", "all", "pooled", "mean")
+from applications.reward_models.evaluation.schema import (
+    metrics_document,
+    model_ece,
+    read_metrics,
+)
 
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def find_ece(metrics: Any) -> tuple[float, str] | None:
-    """The RM-level ECE in a metrics dictionary and where it came from, or ``None``.
-
-    In order: ``metrics["ece"]``; ``metrics["test"]["ece"]``; ``metrics["test"][agg]["ece"]`` for
-    ``agg`` in overall / all / pooled / mean; else the training CLI's per-source layout
-    ``metrics["test"][source]["ece"]``, reduced to the **unweighted mean over sources** (the "mean"
-    row of the training comparison table).
-    """
-    if not isinstance(metrics, dict):
-        return None
-    if (v := _number(metrics.get("ece"))) is not None:
-        return v, "ece"
-    test = metrics.get("test")
-    if not isinstance(test, dict):
-        return None
-    if (v := _number(test.get("ece"))) is not None:
-        return v, "test.ece"
-    for agg in _AGGREGATES:
-        if isinstance(test.get(agg), dict) and (v := _number(test[agg].get("ece"))) is not None:
-            return v, f"test.{agg}.ece"
-    per_source = {
-        name: _number(row.get("ece")) for name, row in test.items() if isinstance(row, dict)
-    }
-    values = [v for v in per_source.values() if v is not None]
-    if not values:
-        return None
-    return sum(values) / len(values), f"mean over sources {sorted(per_source)} of test.<source>.ece"
+__all__ = ["compute_rm_ece", "read_rm_ece", "rm_metrics"]
 
 
 def read_rm_ece(rm_dir: str | Path) -> tuple[float, str] | None:
     """ECE from ``<rm_dir>/metrics.json`` or ``<rm_dir>/../metrics.json`` (first found).
 
-    Returns ``(ece, "<file>: <key>")``, or ``None`` when neither holds an ECE.
+    The model entry is the one named after the run folder (``more`` for ``.../more/final``), or
+    the only one in the file.
+
+    Returns:
+        ``(ece, "<file>: models.<name>.average.ece")``, or ``None`` when no file exists or the
+        model has no test ECE (no test source).
+
+    Raises:
+        ValueError: malformed JSON; MetricsSchemaError: an old / unknown layout, or a file of
+            several models none of which is this run.
     """
     rm_dir = Path(rm_dir)
+    name = rm_dir.parent.name if rm_dir.name == "final" else rm_dir.name
     for candidate in (rm_dir / "metrics.json", rm_dir.parent / "metrics.json"):
-        if candidate.is_file():
-            try:
-                ece = find_ece(json.loads(candidate.read_text()))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{candidate}:{err.lineno}: malformed metrics.json") from err
-            if ece is not None:
-                return ece[0], f"{candidate}: {ece[1]}"
+        if not candidate.is_file():
+            continue
+        document = read_metrics(candidate)
+        entry = document["models"].get(name)
+        if entry is None and len(document["models"]) == 1:
+            entry = next(iter(document["models"].values()))
+        if entry is not None and (entry.get("average") or {}).get("ece") is None:
+            return None
+        ece, key = model_ece(document, name)
+        return ece, f"{candidate}: {key}"
     return None
+
+
+def rm_metrics(
+    model: Any,
+    tokenizer: Any,
+    pairs_by_source: Mapping[str, Sequence[Any]],
+    *,
+    name: str = "rm",
+    max_length: int = 512,
+    batch_size: int = 16,
+    bins: Sequence[int] = (5, 10, 20),
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``metrics.json`` document of one RM on held-out pairs (the one evaluator)."""
+    from applications.reward_models.evaluation.scorer import evaluate_model
+
+    result = evaluate_model(
+        model, tokenizer, pairs_by_source, max_length=max_length, batch_size=batch_size, bins=bins
+    )
+    return metrics_document({name: result.entry}, settings=settings)
 
 
 def compute_rm_ece(
@@ -76,38 +81,22 @@ def compute_rm_ece(
     n_bins: int = 10,
     max_length: int = 512,
 ) -> tuple[float, dict[str, float], int]:
-    """ECE of an RM on test pairs, per source and as the unweighted mean over sources (the same
-    reduction :func:`find_ece` applies to a training ``metrics.json``).
+    """ECE of an RM on test pairs, per source and as the unweighted mean over sources (the
+    ``average.ece`` of :func:`rm_metrics`, the value :func:`read_rm_ece` reads).
 
-    Per source: ``calibration_errors(r_chosen − r_rejected, n_bins).ece``. Pairs whose chosen or
-    rejected response cannot be encoded within ``max_length`` are skipped and counted.
+    Pairs whose chosen or rejected response cannot be encoded within ``max_length`` are skipped
+    and counted.
 
     Returns:
         ``(mean ECE, {source: ECE}, number of pairs skipped)``.
 
     Raises:
-        ValueError: no pair of any source can be scored.
+        ValueError: no pair of a source can be scored, or no pair at all.
     """
-    import torch
-
-    from applications.reward_models.evaluation.metrics import calibration_errors
-    from applications.reward_models.rjs.score import score_texts
-
-    per_source: dict[str, float] = {}
-    skipped = 0
-    for source, pairs in pairs_by_source.items():
-        prompts = [p.prompt for p in pairs] * 2
-        responses = [p.chosen for p in pairs] + [p.rejected for p in pairs]
-        scores = score_texts(model, tokenizer, prompts, responses, max_length=max_length)
-        n = len(pairs)
-        diffs = [
-            c - r
-            for c, r in zip(scores[:n], scores[n:], strict=True)
-            if c is not None and r is not None
-        ]
-        skipped += n - len(diffs)
-        if diffs:
-            per_source[source] = calibration_errors(torch.tensor(diffs), n_bins=n_bins).ece
-    if not per_source:
+    document = rm_metrics(model, tokenizer, pairs_by_source, max_length=max_length, bins=(n_bins,))
+    entry = document["models"]["rm"]
+    if not entry["sources"]:
         raise ValueError("no test pair could be scored for the ECE")
-    return sum(per_source.values()) / len(per_source), per_source, skipped
+    ece, _ = model_ece(document, "rm")
+    per_source = {s: row["ece"] for s, row in entry["sources"].items()}
+    return ece, per_source, int(entry["drops"]["total"])

@@ -54,7 +54,7 @@ class SchemeResult:
 
     scheme: str
     run_dir: str
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, Any]
     log: list[dict[str, Any]]
     seconds: float
 
@@ -393,20 +393,23 @@ def train_scheme(
         with atomic_directory(final_dir) as tmp:
             unwrapped.save_pretrained(tmp, safe_serialization=True)
             tokenizer.save_pretrained(tmp)
-    metrics: dict[str, dict[str, float]] = {}
+    metrics: dict[str, Any] = {}
     if accelerator.is_main_process:
-        from applications.reward_models.evaluation.per_source import evaluate_sources
+        from applications.reward_models.evaluation.schema import metrics_document, write_metrics
+        from applications.reward_models.evaluation.scorer import evaluate_model
 
-        metrics = evaluate_sources(
+        result = evaluate_model(
             unwrapped,
             tokenizer,
             data.test,
             max_length=config.max_length,
             batch_size=config.eval_batch_size,
         )
-        seconds = time.perf_counter() - start
-        with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump({"scheme": scheme, "seconds": seconds, "test": metrics}, f, indent=2)
+        metrics = result.entry
+        metrics.update(path=final_dir, seconds=time.perf_counter() - start)
+        settings = {"split": data.rule, "seed": config.seed, "max_length": config.max_length}
+        doc = metrics_document({scheme: metrics}, settings=settings)
+        write_metrics(os.path.join(run_dir, "metrics.json"), doc)
     accelerator.wait_for_everyone()
     return SchemeResult(scheme, run_dir, metrics, log, time.perf_counter() - start)
 
@@ -418,7 +421,12 @@ def run(config: TrainConfig) -> dict[str, SchemeResult]:
     """Load the data once, train every scheme of ``config`` on it, write the outputs."""
     from transformers.utils import logging as hf_logging
 
-    from applications.reward_models.evaluation.per_source import comparison_table
+    from applications.reward_models.evaluation.report import comparison_table
+    from applications.reward_models.evaluation.schema import (
+        metrics_document,
+        read_metrics,
+        write_metrics,
+    )
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -435,20 +443,17 @@ def run(config: TrainConfig) -> dict[str, SchemeResult]:
     for scheme in config.schemes():
         done = os.path.join(config.output_dir, scheme, "metrics.json")
         if config.resume and os.path.isfile(done):
-            with open(done, encoding="utf-8") as f:
-                metrics = json.load(f)["test"]
+            metrics = read_metrics(done)["models"][scheme]
             results[scheme] = SchemeResult(scheme, os.path.dirname(done), metrics, [], 0.0)
             accelerator.print(f"[{scheme}] already finished; reusing {done}")
             continue
         results[scheme] = train_scheme(config, scheme, data, accelerator=accelerator)
     if accelerator.is_main_process:
         table = comparison_table({s: r.metrics for s, r in results.items()})
-        summary = {
-            s: {"seconds": r.seconds, "test": r.metrics, "run_dir": r.run_dir}
-            for s, r in results.items()
-        }
-        with open(os.path.join(config.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2)
+        entries = {s: {**r.metrics, "run_dir": r.run_dir} for s, r in results.items()}
+        settings = {"split": data.rule, "seed": config.seed, "max_length": config.max_length}
+        doc = metrics_document(entries, settings=settings, drops=data.drops.to_dict())
+        write_metrics(os.path.join(config.output_dir, "metrics.json"), doc)
         with open(os.path.join(config.output_dir, "table.txt"), "w", encoding="utf-8") as f:
             f.write(table + "\n")
         print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")

@@ -80,3 +80,18 @@ def test_hh_directory_layout_and_subset(tmp_path: Path) -> None:
     assert [p.source for p in helpful] == ["H"]
     with pytest.raises(ValueError, match="unknown HH-RLHF subset"):
         load_hh_rlhf(tmp_path, subset="red-team-attempts")
+
+
+def test_helpful_from_a_directory_with_only_harmless_is_an_error(tmp_path: Path) -> None:
+    # Old code read harmless-base/train.jsonl.gz through the directory walk and labelled its
+    # pairs hh_helpful.
+    _write(tmp_path / "harmless-base" / "train.jsonl.gz", ROWS)
+    with pytest.raises(ValueError, match=r"harmless-base/ but no helpful-base/"):
+        load_hh_rlhf(tmp_path, subset="helpful-base", split="train")
+    assert len(load_hh_rlhf(tmp_path, subset="harmless-base", split="train")) == 2
+
+
+def test_a_subset_folder_itself_still_loads(tmp_path: Path) -> None:
+    _write(tmp_path / "helpful-base" / "train.jsonl.gz", ROWS)
+    pairs = load_hh_rlhf(tmp_path / "helpful-base", subset="helpful-base", split="train")
+    assert len(pairs) == 2

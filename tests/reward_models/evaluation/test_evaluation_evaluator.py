@@ -57,6 +57,8 @@ def test_cli_writes_metrics_report_and_plots(cli_run):
             with open(cli_run / n, "rb") as f:
                 assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     res = json.loads((cli_run / "metrics.json").read_text())
+    assert res["schema_version"] == 1 and res["settings"]["split"]["data_seed"] == 0
+    assert res["settings"]["split"]["test"]["shared"] == "simulator split 'test'"
     assert set(res["models"]) == {"A", "B"}
     entry = res["models"]["A"]
     assert set(entry["sources"]) == {"shared", "verbose"}
@@ -122,7 +124,7 @@ def test_real_loader_source_from_a_local_file(saved, tmp_path):
         progress=False,
     )
     assert res["models"]["A"]["sources"]["helpful"]["n"] == 5
-    assert res["load_drops"]["total"] == 1  # the identical pair, counted
+    assert res["drops"]["total"] == 1  # the identical pair, counted
 
 
 def test_overlength_pairs_are_counted_not_lost(saved, tmp_path):
@@ -164,3 +166,23 @@ def test_parse_args():
     assert ev.parse_source_arg("h:hh_helpful:/d") == ev.EvalSource("h", "hh_helpful", "/d")
     with pytest.raises(ValueError, match="needs a file"):
         ev.parse_source_arg("x:pairs")
+
+
+def test_holdout_source_scores_exactly_the_pairs_training_held_out(tmp_path):
+    from applications.reward_models.data import save_pairs
+    from applications.reward_models.data.splits import SplitSpec, load_splits
+
+    path = str(save_pairs(PreferenceSimulator(0).pairs("lists", 60), tmp_path / "all.jsonl"))
+    trained = load_splits(
+        [SplitSpec("mine", "pairs", path, holdout_fraction=0.3)],
+        data_seed=5,
+        train_pairs=None,
+        test_pairs=None,
+    )
+    source = ev.EvalSource("mine", "pairs", path, holdout_fraction=0.3)
+    test = ev.load_eval_pairs([source], None, simulator_seed=5)
+    assert test["mine"] == trained.test["mine"]
+    assert not set(test["mine"]) & set(trained.train["mine"])
+    # without a holdout, a file named on the evaluate command line is the test file itself
+    whole = ev.load_eval_pairs([ev.EvalSource("mine", "pairs", path)], None, simulator_seed=5)
+    assert len(whole["mine"]) == 60

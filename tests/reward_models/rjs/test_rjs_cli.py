@@ -33,9 +33,12 @@ def test_all_stages_then_resume(tmp_path, capsys):
     rm_dir = tmp_path / "rms"
     save_tiny_rm(rm_dir / "multitask" / "final", seed=1)
     save_tiny_rm(rm_dir / "more" / "final", seed=2)
-    # The training CLI's metrics.json: per-source test metrics (ECE = mean over sources).
-    metrics = {"scheme": "more", "test": {"shared": {"ece": 0.0321}, "verbose": {"ece": 0.0521}}}
-    (rm_dir / "more" / "metrics.json").write_text(json.dumps(metrics))
+    # The training run's metrics.json (the one schema; ECE = mean over sources).
+    from applications.reward_models.evaluation.schema import metrics_document, write_metrics
+
+    rows = {"shared": {"ece": 0.0321}, "verbose": {"ece": 0.0521}}
+    entry = {"sources": rows, "average": {"ece": 0.0421}}
+    write_metrics(rm_dir / "more" / "metrics.json", metrics_document({"more": entry}))
     out = tmp_path / "run"
     flags = [
         "--out-dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),

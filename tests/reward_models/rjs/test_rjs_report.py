@@ -6,38 +6,40 @@ import pytest
 from rjs_helpers import tiny_rm
 
 from applications.reward_models.rjs.report import Table2Row, render_markdown, write_report
-from applications.reward_models.rjs.rm_calibration import compute_rm_ece, find_ece, read_rm_ece
+from applications.reward_models.rjs.rm_calibration import compute_rm_ece, read_rm_ece
+
+
+def _metrics(models):
+    from applications.reward_models.evaluation.schema import metrics_document
+
+    return metrics_document({m: {"sources": {}, "average": {"ece": e}} for m, e in models.items()})
 
 
 @pytest.mark.parametrize(
-    ("metrics", "ece"),
-    [
-        ({"ece": 0.1}, 0.1),
-        ({"test": {"ece": 0.2, "accuracy": 0.7}}, 0.2),
-        ({"test": {"a": {"ece": 0.5}, "overall": {"ece": 0.3}}}, 0.3),
-        # the training CLI's layout: per-source test metrics -> unweighted mean over sources
-        ({"scheme": "more", "test": {"a": {"ece": 0.1, "n": 5}, "b": {"ece": 0.3, "n": 50}}}, 0.2),
-        ({"test": {"a": {"accuracy": 0.7}}}, None),
-        ({"ece": float("nan")}, None),
-        ({"ece": True}, None),
-        ([1, 2], None),
-    ],
+    "layout",
+    [{"ece": 0.1}, {"test": {"ece": 0.2}}, {"scheme": "more", "test": {"a": {"ece": 0.1}}}],
 )
-def test_find_ece(metrics, ece):
-    found = find_ece(metrics)
-    if ece is None:
-        assert found is None
-    else:
-        assert found[0] == pytest.approx(ece)
+def test_old_metrics_layouts_are_an_error_not_a_guess(tmp_path, layout):
+    (tmp_path / "metrics.json").write_text(json.dumps(layout))
+    with pytest.raises(ValueError, match="no schema_version"):
+        read_rm_ece(tmp_path / "final")
 
 
 def test_read_rm_ece_looks_next_to_the_checkpoint(tmp_path):
+    from applications.reward_models.evaluation.schema import write_metrics
+
     final = tmp_path / "more" / "final"
     final.mkdir(parents=True)
     assert read_rm_ece(final) is None
-    (tmp_path / "more" / "metrics.json").write_text(json.dumps({"test": {"ece": 0.05}}))
+    write_metrics(tmp_path / "more" / "metrics.json", _metrics({"more": 0.05}))
     ece, where = read_rm_ece(final)
-    assert ece == 0.05 and where.endswith("metrics.json: test.ece")
+    assert ece == 0.05 and where.endswith("metrics.json: models.more.average.ece")
+    # the run's summary of several schemes: the entry named after the run folder
+    (tmp_path / "more" / "metrics.json").unlink()
+    write_metrics(tmp_path / "metrics.json", _metrics({"multitask": 0.2, "more": 0.07}))
+    assert read_rm_ece(tmp_path / "more")[0] == 0.07
+    write_metrics(tmp_path / "more" / "metrics.json", _metrics({"more": None}))
+    assert read_rm_ece(final) is None  # no test source: computed instead
     (final / "metrics.json").write_text("{bad")
     with pytest.raises(ValueError, match="malformed"):
         read_rm_ece(final)

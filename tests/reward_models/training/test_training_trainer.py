@@ -65,10 +65,11 @@ def test_each_scheme_trains_and_writes_outputs(tmp_path, tiny_model, scheme):
         assert lam.min() >= 0 and abs(lam.sum().item() - 1) < 1e-6
     if scheme == "single":  # only the first source is trained
         assert row["loss_by_source"]["lists"] is None
-    assert set(result.metrics) == {"shared", "lists", "concise"}
+    assert set(result.metrics["sources"]) == {"shared", "lists", "concise"}
     run_dir = tmp_path / scheme
     assert (run_dir / "final" / "config.json").is_file()
-    assert json.loads((run_dir / "metrics.json").read_text())["test"]["shared"]["n"] > 0
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert written["schema_version"] == 1 and written["models"][scheme]["sources"]["shared"]["n"]
     lines = (run_dir / "log.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines] == [2, 4]
 
