@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from applications.reward_models.files import write_json_atomic
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -96,18 +97,7 @@ def write_metrics(path: str | os.PathLike[str], document: Mapping[str, Any]) -> 
     flags: dict[str, str] = dict(document.get("nonfinite", {}))
     safe = json_safe({k: v for k, v in document.items() if k != "nonfinite"}, flags)
     safe["nonfinite"] = flags
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(safe, f, indent=1, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_json_atomic(path, safe, indent=1, allow_nan=False)
 
 
 def _check(document: Any, where: str) -> None:

@@ -118,7 +118,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", broken)
+    monkeypatch.setattr(os, "replace", broken)  # dies after the temporary file is written
     with pytest.raises(OSError, match="disk full"):
         write_metrics(path, metrics_document({"rm": _entry(0.5)}))
     assert read_metrics(path)["models"]["rm"]["average"]["ece"] == 0.1
