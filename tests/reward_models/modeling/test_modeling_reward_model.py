@@ -224,6 +224,10 @@ def test_checkpoint_code_runs_only_when_trusted(tmp_path, monkeypatch):
     with pytest.raises(RemoteCodeError, match="--trust_remote_code") as info:
         load_reward_model(str(ckpt))
     assert str(ckpt) in str(info.value) and "load_reward_model" in str(info.value)
+    from applications.reward_models.rjs.policy import load_policy
+
+    with pytest.raises(RemoteCodeError, match="--trust_remote_code"):
+        load_policy(str(ckpt))  # the RJS policy loader follows the same rule
     assert not marker.exists()  # the checkpoint's code was not run
     # Opting in runs it (in a child process: the module cache goes to tmp_path).
     code = (
