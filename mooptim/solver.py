@@ -159,8 +159,15 @@ class MinNormSolver:
         warm = None
         if warm_start is not None:
             warm = validate_warm_start(warm_start.cpu(), torch.Size([]), gram.shape[-1])
-        options = {"input_tol": input_tol, "symmetric": symmetric, "dtype": dtype}
-        return solve_on_host(gram, warm, tol=self.tol, max_iter=self.max_iter, **options)
+        return solve_on_host(
+            gram,
+            warm,
+            input_tol=input_tol,
+            symmetric=symmetric,
+            dtype=dtype,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
 
     def _solve(self, g: Tensor, warm_start: Tensor | None, dtype: torch.dtype) -> MinNormResult:
         """The batched path: normalise, solve with the method's backend, project and certify."""

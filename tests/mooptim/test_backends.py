@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 import torch
 from _asserts import MethodCase, assert_valid, method_cases, scale_of
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 import mooptim
 from mooptim import MinNormSolver
 from mooptim._backends import BACKENDS
+from mooptim.solver import Method
 
 CASES = {c.name: c for c in method_cases()}
 EXAMPLES = {"exact": 60, "frank_wolfe": 8, "projected_gradient": 12, "cvxpy": 15}
@@ -174,6 +177,7 @@ def test_iterative_methods_reach_exact_objective(name: str) -> None:
 def test_one_table_names_every_method() -> None:
     assert mooptim.METHODS == tuple(BACKENDS) == tuple(CASES)
     assert mooptim.METHODS == ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
+    assert typing.get_args(Method) == mooptim.METHODS  # the type hint names the same methods
     for name, backend in BACKENDS.items():
         assert MinNormSolver(name).tol == backend.default_tol
     assert [name for name, b in BACKENDS.items() if b.host] == ["exact"]
