@@ -173,8 +173,21 @@ class OptionParser(HfArgumentParser):
                 return token.split("=", 1)[1]
         return None
 
+    def _attach_negatives(self, argv: list[str]) -> list[str]:
+        """``--x -1e-3`` → ``--x=-1e-3``: argparse takes ``-1e-3`` and ``-inf`` for flags."""
+        out: list[str] = []
+        for token in argv:
+            action = self._option_string_actions.get(out[-1]) if out else None
+            takes_value = action is not None and action.nargs is None and action.type is not None
+            if takes_value and token.startswith("-") and _is_number(token):
+                out[-1] = f"{out[-1]}={token}"
+            else:
+                out.append(token)
+        return out
+
     def parse_merged(self, argv: list[str], data: Mapping[str, Any] | None) -> dict[str, Any]:
         """``{dest: value}`` from defaults < ``data`` < ``--config`` file < ``argv``."""
+        argv = self._attach_negatives(argv)
         self._reject_repeats(argv)
         values = self._flatten(data or {}, "settings")
         path = self._config_path(argv)
@@ -195,6 +208,14 @@ class OptionParser(HfArgumentParser):
             flags = [s for s in self._option_string_actions if s.startswith("--")]
             raise ConfigError(f"unknown option {flag}{_suggest(flag, flags)}")
         raise ConfigError(f"unexpected argument {token!r}; options look like --name value")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _named(convert: Any, name: str) -> Any:
