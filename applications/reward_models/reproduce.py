@@ -245,21 +245,25 @@ def run_comparison(s: ReproduceSettings) -> str:
     return path
 
 
+def _sweep_points(s: ReproduceSettings, kind: str, values: Sequence[Any] | None) -> list[Any]:
+    """The x values of sweep ``kind``; raises ValueError for an unknown sweep or no values."""
+    if kind == "sources":
+        if len(s.sources) < 2:
+            raise ValueError("the sources sweep needs at least 2 sources")
+        return list(values or range(2, len(s.sources) + 1))
+    if kind in ("size", "backbone"):
+        if not values:
+            raise ValueError(f"the {kind} sweep needs values (--sizes / --backbones)")
+        return list(values)
+    raise ValueError(f"unknown sweep {kind!r}; expected sources, size or backbone")
+
+
 def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = None) -> str:
     """One sweep (``sources``, ``size`` or ``backbone``) of MultiTask vs MORE over the seeds.
 
     Returns the path of ``sweep_<kind>.md`` (table) next to ``sweep_<kind>.png`` (line plot).
     """
-    if kind == "sources":
-        if len(s.sources) < 2:
-            raise ValueError("the sources sweep needs at least 2 sources")
-        xs: list[Any] = list(values or range(2, len(s.sources) + 1))
-    elif kind in ("size", "backbone"):
-        if not values:
-            raise ValueError(f"the {kind} sweep needs values (--sizes / --backbones)")
-        xs = list(values)
-    else:
-        raise ValueError(f"unknown sweep {kind!r}; expected sources, size or backbone")
+    xs = _sweep_points(s, kind, values)
     schemes = [x for x in ("multitask", "more") if x in s.schemes] or ["multitask", "more"]
     target = s.sources[0]
     keys = {"ece": f"ECE on {target}", "acc": f"accuracy on {target}", "avg_ece": "mean ECE"}
