@@ -41,6 +41,8 @@ __all__ = [
     "ConfigError",
     "at_least",
     "build_parser",
+    "check_values",
+    "flat_fields",
     "in_range",
     "key_value",
     "one_of",
@@ -272,6 +274,9 @@ def _check_one(leaf: _Flat, value: Any, late: bool) -> None:
         if not late and isinstance(item, float) and not math.isfinite(item):
             raise ConfigError(f"--{leaf.name} must be a finite number, got {item}")
         allowed = check(item) if check is not None else None
+        if allowed is not None and late:
+            what = leaf.name.rsplit(".", 1)[-1]
+            raise ConfigError(f"--{leaf.name}: unknown {what} {item!r}; expected {allowed}")
         if allowed is not None:
             raise ConfigError(f"--{leaf.name} must be {allowed}, got {item!r}")
 

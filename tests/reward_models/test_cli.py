@@ -72,7 +72,7 @@ def test_precedence_defaults_then_data_then_file_then_command_line(tmp_path):
         (["--output_dir", "o", "--rate", "nan"], "--rate must be a finite number"),
         (["--output_dir", "o", "--rate", "-inf"], "--rate must be a finite number"),
         (["--output_dir", "o", "--inner.alpha", "2"], r"--inner.alpha must be in \[0, 1\]"),
-        (["--output_dir", "o", "--inner.name", "c"], "--inner.name must be one of"),
+        (["--output_dir", "o", "--inner.name", "c"], "--inner.name: unknown name 'c'"),
         (["--output_dir", "o", "--stesp", "1"], "did you mean '--steps'"),
         (["--output_dir", "o", "--output_dir", "p"], "--output_dir given twice"),
         (["--output_dir", "o", "--flag", "--no_flag"], "given twice"),

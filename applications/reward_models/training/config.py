@@ -22,6 +22,7 @@ import yaml
 from applications.reward_models.cli import (
     ConfigError,
     at_least,
+    check_values,
     in_range,
     one_of,
     option,
@@ -231,13 +232,14 @@ class TrainConfig:
         return ["multitask", "more"] if self.scheme == "all" else [self.scheme]
 
     def validate(self) -> TrainConfig:
-        """Cross-option checks (single values are checked by :func:`.cli.parse`); returns self.
+        """Check every value (as :func:`.cli.parse` does) and the combinations; returns self.
 
         Raises:
-            ConfigError: gram strategy with an EMA, a duplicated or unknown source, a missing
-                local path, an unknown single_source.
+            ConfigError: a value out of its range, gram strategy with an EMA, a duplicated or
+                unknown source, a missing local path, an unknown single_source.
             ImportError: an optional package needed by the options is not installed.
         """
+        check_values(self)
         alpha = self.more.ema_alpha
         if self.more.strategy == "gram" and alpha not in (None, 0.0, 1.0):
             raise ConfigError(

@@ -100,16 +100,16 @@ def test_from_dict_accepts_python_values_and_dotted_keys():
         (["--lerning_rate", "1"], "did you mean '--learning_rate'"),
         (["--more.foo", "1"], "unknown option --more.foo"),
         (["--more", "3"], "unknown option --more"),
-        (["--scheme", "mor"], "did you mean 'more'"),
+        (["--scheme", "mor"], "unknown scheme 'mor'.*did you mean 'more'"),
         (["--max_steps", "ten"], "--max_steps.*invalid int value: 'ten'"),
         (["--resume", "maybe"], "--resume"),
         (["--max_steps", "0"], "--max_steps must be > 0"),
         (["--warmup_ratio", "1.5"], "--warmup_ratio must be in"),
         (["positional"], "unexpected argument"),
         # choices come from their owners
-        (["--more.normalizer", "l3"], "--more.normalizer must be one of"),
+        (["--more.normalizer", "l3"], "--more.normalizer: unknown normalizer 'l3'"),
         (["--more.solver", "exactt"], "did you mean 'exact'"),
-        (["--pooling", "max"], "--pooling must be one of"),
+        (["--pooling", "max"], "--pooling: unknown pooling 'max'; expected one of"),
         (["--more.ema_alpha", "1.5"], "--more.ema_alpha must be in"),
         (["--more.strategy", "gram"], "cannot smooth"),
         (["--sources", "a:webgptt"], "did you mean 'webgpt'"),
@@ -144,6 +144,13 @@ def test_bad_yaml_file(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(ConfigError, match=match):
         parse_args(["--config", str(path)])
+
+
+def test_validate_checks_configs_built_in_code():
+    with pytest.raises(ConfigError, match="--learning_rate must be a finite number"):
+        TrainConfig(learning_rate=float("nan")).validate()
+    with pytest.raises(ConfigError, match=r"--more\.solver: unknown solver"):
+        TrainConfig(more=MoreConfig(solver="nope")).validate()
 
 
 def test_missing_optional_package(monkeypatch):
