@@ -176,3 +176,39 @@ def test_every_cli_rejects_a_repeated_option_the_same_way():
     ]:
         rc, err, _ = _run(module, *argv, torch_free=False)
         assert rc == 2 and err.startswith("error: --") and "given twice" in err, err
+
+
+def test_reproduce_eval_batch_size_counts_pairs(monkeypatch, tmp_path):
+    """One meaning per knob: ``eval_batch_size`` is pairs per forward pass in training and in
+    reproduce alike (the old reproduce halved it as if it counted sequences)."""
+    from applications.reward_models import reproduce
+
+    seen = {}
+
+    def fake_evaluate_models(models, test, *, batch_size, **kw):
+        seen["batch_size"] = batch_size
+        raise StopIteration
+
+    monkeypatch.setattr(reproduce, "evaluate_models", fake_evaluate_models)
+    settings = reproduce.parse_args(
+        ["--output_dir", str(tmp_path), "--schemes", "raw", "--eval_batch_size", "10"]
+    )
+    with pytest.raises(StopIteration):
+        reproduce.run_seed(settings, 0)
+    assert seen["batch_size"] == 10
+    assert settings.simulator_seed == 0 and "sim_seed" not in vars(settings)
+
+
+def test_config_files_work_for_evaluate_and_rjs(tmp_path):
+    from applications.reward_models.evaluation.config import parse_args as eval_args
+    from applications.reward_models.rjs.config import parse_args as rjs_args
+
+    path = tmp_path / "e.yaml"
+    path.write_text("models: [A=x, B=y]\noutput_dir: o\ntrained_on: {A: shared}\nbins: [5]\n")
+    config = eval_args(["--config", str(path), "--bins", "10", "20"])
+    assert config.models == ["A=x", "B=y"] and config.trained_on == {"A": "shared"}
+    assert config.bins == [10, 20] and config.output_dir == "o"
+    path.write_text("output_dir: r\nn: 2\nrms: [a=/x]\ntrust_remote_code: true\n")
+    stage, cfg = rjs_args(["score", "--config", str(path), "--n", "3"])
+    assert (stage, cfg.output_dir, cfg.n, cfg.rms) == ("score", "r", 3, ["a=/x"])
+    assert cfg.trust_remote_code is True
