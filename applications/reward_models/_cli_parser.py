@@ -62,16 +62,20 @@ def _suggest(name: str, names: list[str]) -> str:
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """One flag per option in ``--help`` (the underscore spelling; dashed aliases still parse)."""
+    """``--help`` lists the underscore spellings (the dashed ones parse but are not shown)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and action.help.endswith("(required)"):
+            return action.help
+        return super()._get_help_string(action)
 
     def _format_action_invocation(self, action: argparse.Action) -> str:
-        if not action.option_strings or action.nargs == 0:
-            return (
-                action.option_strings[0]
-                if action.option_strings
-                else super()._format_action_invocation(action)
-            )
-        return f"{action.option_strings[0]} {self._format_args(action, action.dest.upper())}"
+        flags = [s for s in action.option_strings if "-" not in s.lstrip("-")]
+        if not flags:
+            return super()._format_action_invocation(action)
+        if action.nargs == 0:
+            return ", ".join(flags)
+        return f"{', '.join(flags)} {self._format_args(action, action.dest.upper())}"
 
 
 class OptionParser(HfArgumentParser):
@@ -127,7 +131,7 @@ class OptionParser(HfArgumentParser):
         out: dict[str, Any] = {}
         for key, value in data.items():
             name = f"{prefix}{key}"
-            if name in dests:
+            if name in dests and name not in ("config", "help"):
                 out[name] = value
             elif any(d.startswith(name + ".") for d in dests):
                 if not isinstance(value, Mapping):

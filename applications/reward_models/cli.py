@@ -189,6 +189,8 @@ def _add_option(parser: OptionParser, leaf: _Flat) -> None:
     shadow = copy.copy(leaf.field)
     shadow.name, shadow.type = leaf.name, leaf.type
     kept = {k: meta[k] for k in ("help", "aliases", "metavar") if meta.get(k)}
+    if not _has_default(leaf.field):
+        kept["help"] += " (required)"
     shadow.metadata = types.MappingProxyType(kept)
     if not _has_default(leaf.field):
         shadow.default = None  # required: checked after the file and the command line merge

@@ -124,11 +124,12 @@ def test_every_cli_helps_every_option_and_accepts_config_and_output_dir(index, c
 
     main, prefix, cls = _entry_points()[index]
     text = _help_of(main, [*prefix, "--help"], capsys)
-    assert "--config FILE.yaml" in text and "--output_dir " in text
+    assert "--config FILE.yaml" in text and "\n  --output_dir" in text
     lines = text.splitlines()
     for leaf in flat_fields(cls):
         # the flag's line, then its help on the same or the next line
-        at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"--{leaf.name} "))
+        flag = (f"--{leaf.name} ", f"--{leaf.name},")
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith(flag))
         rest = [*lines[at].strip().split("  ", 1)[1:], lines[at + 1].strip()]
         assert rest[0].strip() and not rest[0].startswith("--"), leaf.name
         assert leaf.field.metadata["help"].split()[0] in " ".join(lines[at : at + 3])

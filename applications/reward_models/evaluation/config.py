@@ -26,7 +26,7 @@ class EvalConfig:
     sources: list[str] = option(
         factory=list,
         metavar="NAME[:KIND[:PATH]]",
-        help="test sets (default: every simulator source)",
+        help="test sets; empty: every simulator source",
     )
     n_per_source: int = option(
         500, help="test pairs per source (0: all rows of real sources)", check=at_least(0)
