@@ -319,8 +319,8 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     """``[--config x.yaml] [--name value ...]`` (default ``sys.argv[1:]``) → checked config.
 
     Raises:
-        ConfigError (a ValueError), ImportError: see :func:`.cli.parse` and
-        :meth:`TrainConfig.validate`.
+        ConfigError: a bad option (a ValueError; see :meth:`TrainConfig.validate`).
+        ImportError: an optional package the options need is missing.
     """
     return parse(TrainConfig, argv, PROG, DESCRIPTION)
 
