@@ -23,77 +23,101 @@ Sweeps (``--sweep``, MultiTask vs MORE, each writes ``sweep_<name>.md`` + ``swee
 * ``backbone`` — ``--backbones`` (e.g. ``minilm`` 22M encoder vs ``smollm2`` 135M decoder).
 
 Training goes through :func:`applications.reward_models.training.trainer.run` in-process; any
-training option can be overridden with ``--set key=value`` (YAML scalars, dotted keys for nested
-options: ``--set more.ema_alpha=0.9``). Seeds vary the training seed (head initialization,
-batch order); the data (``simulator_seed``) stays fixed so that seeds measure training noise.
+training option can be overridden with ``--set key=value`` (converted by the option's type,
+dotted keys for nested options: ``--set more.ema_alpha=0.9``). Options: :class:`ReproduceSettings`
+(``--config file.yaml`` too, as for every entry point). Seeds vary the training seed (head
+initialization, batch order); the data (``simulator_seed``) stays fixed so that seeds measure
+training noise.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from applications.reward_models.cli import key_value, one_of, option, parse, positive, run_cli
 from applications.reward_models.evaluation import plots, report
 from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
 from applications.reward_models.evaluation.schema import json_safe
 
-__all__ = ["ReproduceSettings", "main", "run_comparison", "run_sweep"]
+__all__ = ["ReproduceSettings", "main", "parse_args", "run_comparison", "run_sweep"]
 
 DEFAULT_SOURCES = ("shared", "verbose", "concise", "lists", "noisy")
 
 
+SCHEMES = ("raw", "single", "multitask", "more")
+SWEEPS = ("none", "sources", "size", "backbone")
+PROG = "python -m applications.reward_models.reproduce"
+DESCRIPTION = (
+    "Train Raw / Single / MultiTask / MORE reward models on the same data, evaluate all, write "
+    "the paper-style report and plots (and optional sweeps)."
+)
+
+
 @dataclass
 class ReproduceSettings:
-    """What to train and evaluate (see the module doc).
+    """What to train and evaluate (see the module doc and each option's help).
 
-    Attributes:
-        output_dir: root of all outputs.
-        seeds: training seeds; one full comparison per seed.
-        sources: simulator sources (the first one is the shared-preference source).
-        model: backbone name or path.
-        schemes: subset of ``raw``, ``single``, ``multitask``, ``more``.
-        max_steps, train_pairs_per_source, test_pairs_per_source, pairs_per_source, max_length:
-            training / evaluation sizes (passed to the training config). The defaults are
-            smaller than the training CLI's (K × 4 pairs per step instead of the paper's K × 16,
-            100 test pairs per source) so that the eight models train and evaluate on a CPU;
-            ``--pairs_per_source 16`` restores the paper's batch.
-        overrides: extra training-config values ``{dotted.key: value}``.
-        resume: reuse finished runs (``<run>/final/config.json`` present) instead of retraining.
-        progress: tqdm bars.
+    The size defaults are smaller than the training CLI's (K × 4 pairs per step instead of the
+    paper's K × 16, 100 test pairs per source) so that the eight models train and evaluate on a
+    CPU; ``--pairs_per_source 16`` restores the paper's batch.
     """
 
-    output_dir: str = "outputs/reproduce"
-    seeds: list[int] = field(default_factory=lambda: [0])
-    sources: list[str] = field(default_factory=lambda: list(DEFAULT_SOURCES))
-    model: str = "minilm"
-    schemes: list[str] = field(default_factory=lambda: ["raw", "single", "multitask", "more"])
-    max_steps: int = 50
-    train_pairs_per_source: int = 1000
-    test_pairs_per_source: int = 100
-    pairs_per_source: int = 4
-    max_length: int = 128
-    simulator_seed: int = 0
-    eval_batch_size: int = 64
-    overrides: dict[str, Any] = field(default_factory=dict)
-    resume: bool = False
-    progress: bool = True
+    output_dir: str = option("outputs/reproduce", help="root of all outputs")
+    seeds: list[int] = option(factory=lambda: [0], help="training seeds; one comparison each")
+    sources: list[str] = option(
+        factory=lambda: list(DEFAULT_SOURCES),
+        help="simulator sources (the first one is the shared-preference source)",
+    )
+    model: str = option("minilm", help="backbone name or path")
+    schemes: list[str] = option(
+        factory=lambda: list(SCHEMES),
+        help="subset of raw, single, multitask, more",
+        check=one_of(lambda: SCHEMES),
+    )
+    max_steps: int = option(50, help="training steps per model", check=positive)
+    train_pairs_per_source: int = option(1000, help="training pairs per source", check=positive)
+    test_pairs_per_source: int = option(100, help="test pairs per source", check=positive)
+    pairs_per_source: int = option(4, help="m: a step holds K x m pairs", check=positive)
+    max_length: int = option(128, help="token budget of prompt + response", check=positive)
+    simulator_seed: int = option(0, help="seed of the simulator (data), fixed across seeds")
+    eval_batch_size: int = option(64, help="test pairs per forward pass", check=positive)
+    overrides: dict[str, Any] = option(
+        factory=dict,
+        parse=key_value,
+        aliases=("--set",),
+        metavar="KEY=VALUE",
+        help="extra training options, e.g. more.ema_alpha=0.9 (any train option)",
+    )
+    resume: bool = option(False, help="reuse finished runs instead of retraining")
+    progress: bool = option(True, help="show progress bars")
+    sweep: str = option(
+        "none",
+        help="also run a sweep: none, sources, size or backbone",
+        check=one_of(lambda: SWEEPS),
+    )
+    sizes: list[int] = option(
+        factory=lambda: [250, 500, 1000, 2000],
+        help="training pairs per source of the size sweep",
+        check=positive,
+    )
+    backbones: list[str] = option(
+        factory=lambda: ["minilm", "smollm2"], help="backbones of the backbone sweep"
+    )
+    skip_comparison: bool = option(False, help="only run the sweep")
 
 
-SCHEMES = ("raw", "single", "multitask", "more")
 LABELS = {"multitask": "MultiTask", "more": "MORE", "raw": "Raw"}
 
 
 def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
     """A validated TrainConfig for these settings (no test split: we evaluate ourselves)."""
-    from applications.reward_models.training.config import TrainConfig, from_dict
+    from applications.reward_models.training.config import from_dict
 
     sources = changes.pop("sources", s.sources)
     data: dict[str, Any] = {
@@ -108,13 +132,7 @@ def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
         "progress_bar": s.progress,
         "eval_batch_size": s.eval_batch_size,
     }
-    for key, value in {**s.overrides, **changes}.items():
-        node = data
-        *parents, last = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[last] = value
-    return from_dict(TrainConfig, data).validate()
+    return from_dict({**data, **s.overrides, **changes})
 
 
 def _finished(run_dir: str) -> bool:
@@ -212,7 +230,7 @@ def run_seed(s: ReproduceSettings, seed: int) -> dict[str, Any]:
     results, diffs = evaluate_models(
         models,
         _test_pairs(s, s.sources),
-        batch_size=s.eval_batch_size // 2,
+        batch_size=s.eval_batch_size,
         max_length=s.max_length,
         progress=s.progress,
         trained_on=trained_on,
@@ -257,7 +275,7 @@ def _evaluate_runs(
     results, _ = evaluate_models(
         {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
         _test_pairs(s, sources),
-        batch_size=s.eval_batch_size // 2,
+        batch_size=s.eval_batch_size,
         max_length=s.max_length,
         progress=s.progress,
     )
@@ -265,21 +283,25 @@ def _evaluate_runs(
     return results
 
 
+def _sweep_points(s: ReproduceSettings, kind: str, values: Sequence[Any] | None) -> list[Any]:
+    """The x values of sweep ``kind``; raises ValueError for an unknown sweep or no values."""
+    if kind == "sources":
+        if len(s.sources) < 2:
+            raise ValueError("the sources sweep needs at least 2 sources")
+        return list(values or range(2, len(s.sources) + 1))
+    if kind in ("size", "backbone"):
+        if not values:
+            raise ValueError(f"the {kind} sweep needs values (--sizes / --backbones)")
+        return list(values)
+    raise ValueError(f"unknown sweep {kind!r}; expected sources, size or backbone")
+
+
 def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = None) -> str:
     """One sweep (``sources``, ``size`` or ``backbone``) of MultiTask vs MORE over the seeds.
 
     Returns the path of ``sweep_<kind>.md`` (table) next to ``sweep_<kind>.png`` (line plot).
     """
-    if kind == "sources":
-        if len(s.sources) < 2:
-            raise ValueError("the sources sweep needs at least 2 sources")
-        xs: list[Any] = list(values or range(2, len(s.sources) + 1))
-    elif kind in ("size", "backbone"):
-        if not values:
-            raise ValueError(f"the {kind} sweep needs values (--sizes / --backbones)")
-        xs = list(values)
-    else:
-        raise ValueError(f"unknown sweep {kind!r}; expected sources, size or backbone")
+    xs = _sweep_points(s, kind, values)
     schemes = [x for x in ("multitask", "more") if x in s.schemes] or ["multitask", "more"]
     target = s.sources[0]
     keys = {"ece": f"ECE on {target}", "acc": f"accuracy on {target}", "avg_ece": "mean ECE"}
@@ -327,74 +349,43 @@ def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = No
     return base + ".md"
 
 
-def _parser() -> argparse.ArgumentParser:
-    d = ReproduceSettings()
-    p = argparse.ArgumentParser(
-        prog="python -m applications.reward_models.reproduce",
-        description="Train Raw / Single / MultiTask / MORE reward models on the same data, "
-        "evaluate all, write the paper-style report and plots (and optional sweeps).",
-    )
-    p.add_argument("--output_dir", default=d.output_dir)
-    p.add_argument("--seeds", type=int, nargs="+", default=d.seeds)
-    p.add_argument("--sources", nargs="+", default=d.sources)
-    p.add_argument("--model", default=d.model)
-    p.add_argument("--schemes", nargs="+", default=d.schemes, choices=SCHEMES)
-    p.add_argument("--max_steps", type=int, default=d.max_steps)
-    p.add_argument("--train_pairs_per_source", type=int, default=d.train_pairs_per_source)
-    p.add_argument("--test_pairs_per_source", type=int, default=d.test_pairs_per_source)
-    p.add_argument("--pairs_per_source", type=int, default=d.pairs_per_source)
-    p.add_argument("--max_length", type=int, default=d.max_length)
-    p.add_argument("--sweep", choices=("none", "sources", "size", "backbone"), default="none")
-    p.add_argument("--sizes", type=int, nargs="+", default=[250, 500, 1000, 2000])
-    p.add_argument("--backbones", nargs="+", default=["minilm", "smollm2"])
-    p.add_argument("--skip_comparison", action="store_true", help="only run the sweep")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="overrides")
-    p.add_argument("--resume", action="store_true", help="reuse finished runs")
-    p.add_argument("--no_progress", action="store_true")
-    return p
+def parse_args(argv: Sequence[str] | None = None) -> ReproduceSettings:
+    """``argv`` (default ``sys.argv[1:]``) → checked :class:`ReproduceSettings`.
+
+    Raises:
+        ConfigError: see :func:`applications.reward_models.cli.parse`.
+    """
+    return parse(ReproduceSettings, argv, PROG, DESCRIPTION)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit status (2 on bad arguments)."""
-    args = _parser().parse_args(argv)
-    try:
-        overrides = {}
-        for item in args.overrides:
-            if "=" not in item:
-                raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-            key, raw = item.split("=", 1)
-            overrides[key.strip()] = yaml.safe_load(raw)
-        s = ReproduceSettings(
-            output_dir=args.output_dir,
-            seeds=args.seeds,
-            sources=args.sources,
-            model=args.model,
-            schemes=args.schemes,
-            max_steps=args.max_steps,
-            train_pairs_per_source=args.train_pairs_per_source,
-            test_pairs_per_source=args.test_pairs_per_source,
-            pairs_per_source=args.pairs_per_source,
-            max_length=args.max_length,
-            overrides=overrides,
-            resume=args.resume,
-            progress=not args.no_progress,
-        )
-        _train_config(s, seed=0, output_dir=s.output_dir)  # fail fast on a bad configuration
-        start = time.perf_counter()
-        if not args.skip_comparison:
-            path = run_comparison(s)
-            with open(path, encoding="utf-8") as f:
-                print(f.read())
-        if args.sweep != "none":
-            values = {"sources": None, "size": args.sizes, "backbone": args.backbones}[args.sweep]
-            path = run_sweep(s, args.sweep, values)
-            with open(path, encoding="utf-8") as f:
-                print(f.read())
-        _log(f"done in {time.perf_counter() - start:.0f} s; outputs in {s.output_dir}")
-    except (ValueError, TypeError, ImportError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def run_settings(s: ReproduceSettings) -> int:
+    """Run the comparison and/or the sweep of ``s``; prints the reports; returns 0."""
+    _train_config(s, seed=0, output_dir=s.output_dir)  # fail fast on a bad configuration
+    start = time.perf_counter()
+    if not s.skip_comparison:
+        path = run_comparison(s)
+        with open(path, encoding="utf-8") as f:
+            print(f.read())
+    if s.sweep != "none":
+        values = {"sources": None, "size": s.sizes, "backbone": s.backbones}[s.sweep]
+        path = run_sweep(s, s.sweep, values)
+        with open(path, encoding="utf-8") as f:
+            print(f.read())
+    _log(f"done in {time.perf_counter() - start:.0f} s; outputs in {s.output_dir}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns the exit status (2, one line ``error: ...``, on bad options)."""
+
+    def run(s: ReproduceSettings) -> int:
+        try:
+            return run_settings(s)
+        except (ValueError, TypeError, ImportError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    return run_cli(lambda: parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ and settings with the split rule), ``report.md``
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -293,71 +292,47 @@ def evaluate(
     return results
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m applications.reward_models.evaluate",
-        description="Score saved reward models on preference test sets; write metrics.json, "
-        "report.md and PNG plots.",
-    )
-    p.add_argument("--models", nargs="+", required=True, metavar="NAME=PATH")
-    p.add_argument(
-        "--sources",
-        nargs="+",
-        default=None,
-        metavar="NAME[:KIND[:PATH]]",
-        help="test sets (default: every simulator source)",
-    )
-    p.add_argument("--output_dir", required=True)
-    p.add_argument("--n_per_source", type=int, default=500, help="0 = all rows of real sources")
-    p.add_argument("--simulator_seed", type=int, default=0)
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--max_length", type=int, default=512)
-    p.add_argument("--bins", type=int, nargs="+", default=[5, 10, 20])
-    p.add_argument(
-        "--trained_on",
-        nargs="*",
-        default=[],
-        metavar="NAME=SOURCE",
-        help="training source of single-source models (rows of the accuracy matrix)",
-    )
-    p.add_argument("--no_plots", action="store_true")
-    p.add_argument("--no_progress", action="store_true")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI entry point; returns the exit status (2 on bad arguments)."""
-    args = _parser().parse_args(argv)
+def run_config(config: Any) -> int:
+    """Run the evaluation CLI for a parsed :class:`.config.EvalConfig`; returns the exit status
+    (2, with one line ``error: ...``, on a bad model, source or file)."""
     try:
-        models = dict(parse_model_arg(m) for m in args.models)
+        models = dict(parse_model_arg(m) for m in config.models)
         for path in models.values():
             _resolve_checkpoint(path)
-        if args.sources:
-            sources = [parse_source_arg(s) for s in args.sources]
+        if config.sources:
+            sources = [parse_source_arg(s) for s in config.sources]
         else:
             from applications.reward_models.data.simulator import PreferenceSimulator
 
-            sources = [EvalSource(n) for n in PreferenceSimulator(args.simulator_seed).source_names]
-        trained_on = dict(s.split("=", 1) for s in args.trained_on)
+            names = PreferenceSimulator(config.simulator_seed).source_names
+            sources = [EvalSource(n) for n in names]
         results = evaluate(
             models,
             sources,
-            args.output_dir,
-            n_per_source=args.n_per_source or None,
-            simulator_seed=args.simulator_seed,
-            batch_size=args.batch_size,
-            max_length=args.max_length,
-            bins=args.bins,
-            trained_on=trained_on,
-            make_plots=not args.no_plots,
-            progress=not args.no_progress,
+            config.output_dir,
+            n_per_source=config.n_per_source or None,
+            simulator_seed=config.simulator_seed,
+            batch_size=config.eval_batch_size,
+            max_length=config.max_length,
+            bins=config.bins,
+            trained_on=config.trained_on,
+            make_plots=config.plots,
+            progress=config.progress,
         )
     except (ValueError, ImportError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(report.accuracy_table([results]))
-    print(f"outputs written to {args.output_dir}")
+    print(f"outputs written to {config.output_dir}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point (options: :class:`.config.EvalConfig`); returns the exit status."""
+    from applications.reward_models.cli import run_cli
+    from applications.reward_models.evaluation.config import parse_args
+
+    return run_cli(lambda: parse_args(argv), run_config)
 
 
 if __name__ == "__main__":

@@ -1,41 +1,31 @@
-"""CLI: ``python -m applications.reward_models.rjs STAGE [flags]``.
+"""CLI: ``python -m applications.reward_models.rjs STAGE [--option value ...]``.
 
-STAGE is one of sample, score, select, sft, evaluate, report, or all.
+STAGE is one of sample, score, select, sft, evaluate, report, or all. Options are the fields of
+:class:`~applications.reward_models.rjs.config.RJSConfig` (``--output_dir``, ``--config``, ...).
 
-Every stage reads its inputs from and writes its outputs under ``--out-dir`` and can be rerun: it
-skips work already on disk (see :mod:`applications.reward_models.rjs.pipeline`).
+Every stage reads its inputs from and writes its outputs under ``--output_dir`` and can be rerun:
+it skips work already on disk (see :mod:`applications.reward_models.rjs.pipeline`).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-
-from applications.reward_models.rjs.config import add_config_args, config_from_args
-from applications.reward_models.rjs.pipeline import STAGES, run_stages
+from collections.abc import Sequence
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m applications.reward_models.rjs",
-        description="Best-of-n reject sampling with reward models, SFT, and alignment evaluation.",
-    )
-    sub = parser.add_subparsers(dest="stage", required=True)
-    for name in [*STAGES, "all"]:
-        add_config_args(
-            sub.add_parser(
-                name, help="run all stages in order" if name == "all" else f"stage {name}"
-            )
-        )
-    return parser
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the stage(s); returns the exit status."""
+    from applications.reward_models.cli import run_cli
+    from applications.reward_models.rjs.config import parse_args
 
+    def run(parsed: tuple[str, object]) -> int:
+        from applications.reward_models.rjs.pipeline import STAGES, run_stages
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    cfg = config_from_args(args)
-    names = list(STAGES) if args.stage == "all" else [args.stage]
-    run_stages(cfg, names)
-    return 0
+        stage, config = parsed
+        run_stages(config, list(STAGES) if stage == "all" else [stage])
+        return 0
+
+    return run_cli(lambda: parse_args(argv), run)
 
 
 if __name__ == "__main__":

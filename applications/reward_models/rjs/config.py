@@ -1,86 +1,129 @@
-"""Settings of the RJS pipeline: one dataclass, exposed 1:1 as command-line flags.
+"""Settings of the RJS pipeline: one dataclass whose fields are the command-line options.
 
 Defaults are the offline CPU run: 32 simulator prompts, n = 4 samples from SmolLM2-135M-Instruct,
 MiniLM reward models of the MultiTask and MORE schemes from the training CLI's default layout
 ``outputs/reward_models/<scheme>/final``, a few SFT steps, judged by the simulator's gold utility.
+Parsing and checks: :mod:`applications.reward_models.cli` (``--output_dir``, ``--config``; the
+dashed spellings ``--num-prompts``, ``--out-dir`` and ``--sim-seed`` still work).
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import types
-import typing
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from applications.reward_models.rjs.generation import GenerationConfig
-from applications.reward_models.rjs.sft import SFTConfig
+from applications.reward_models.cli import at_least, one_of, option, parse_with, positive
+
+if TYPE_CHECKING:
+    from applications.reward_models.rjs.generation import GenerationConfig
+    from applications.reward_models.rjs.sft import SFTConfig
+
+PROG = "python -m applications.reward_models.rjs"
+DESCRIPTION = (
+    "Best-of-n reject sampling with reward models, SFT, and alignment evaluation. "
+    "STAGE is one of sample, score, select, sft, evaluate, report, or all."
+)
+
+
+def _prompt_sources() -> Sequence[str]:
+    from applications.reward_models.data.sources import SOURCE_KINDS
+
+    return tuple(SOURCE_KINDS)
+
+
+def _judge(value: str) -> str | None:
+    ok = value in ("gold", "http") or (value.startswith("rm:") and len(value) > 3)
+    return None if ok else "gold, http or rm:NAME"
+
+
+def _in_unit_open_low(value: float) -> str | None:
+    return None if 0 < value <= 1 else "in (0, 1]"
 
 
 @dataclass
 class RJSConfig:
-    """All pipeline settings (``--flag`` = field name with ``_`` → ``-``).
+    """All pipeline settings (see each option's help)."""
 
-    Attributes:
-        out_dir: run directory; every stage reads and writes below it.
-        policy: base policy (``smollm2`` alias, a directory, a ``.gguf`` file or a hub id).
-        threads: ``torch.set_num_threads`` for the run (``None``: torch's default); on a shared
-            CPU, 1 avoids thread oversubscription.
-        prompt_source: ``simulator`` or a preference-source kind (``hh_helpful``, ``hh_harmless``,
-            ``oasst1``, ``webgpt``, ``summarize``) whose unique prompts are used.
-        prompt_path: file / hub name for a real prompt source (``None``: the loader's default).
-        num_prompts, eval_prompts: prompts sampled for RJS (train split) and for judging (test).
-        sim_seed: simulator seed (prompts, held-out pairs, gold judge).
-        rm_dir, schemes: RMs at ``<rm_dir>/<scheme>/final`` unless ``rms`` is given.
-        rms: explicit ``NAME=PATH`` reward models (overrides ``rm_dir``/``schemes``).
-        judge: ``gold`` (simulator gold utility), ``rm:NAME`` (one of the RMs) or ``http``.
-        ppl_sources: sources for the PPL columns (default: all simulator sources, or the
-            prompt source).
-        ppl_pairs, ece_pairs: held-out pairs per source for perplexity and a computed ECE.
-    """
-
-    out_dir: str = "outputs/rjs"
-    policy: str = "smollm2"
-    threads: int | None = None
-    prompt_source: str = "simulator"
-    prompt_path: str | None = None
-    num_prompts: int = 32
-    eval_prompts: int = 32
-    sim_seed: int = 0
+    output_dir: str = option(
+        "outputs/rjs",
+        help="run directory; every stage reads and writes below it",
+        aliases=("--out_dir", "--out-dir"),
+    )
+    policy: str = option(
+        "smollm2", help="base policy: smollm2, a directory, a .gguf file or a hub id"
+    )
+    threads: int | None = option(
+        None, help="torch.set_num_threads (null: torch's default)", check=positive
+    )
+    prompt_source: str = option(
+        "simulator", help="simulator or a preference-source kind", check=one_of(_prompt_sources)
+    )
+    prompt_path: str | None = option(None, help="file / hub name of a real prompt source")
+    num_prompts: int = option(32, help="prompts sampled for RJS (train split)", check=positive)
+    eval_prompts: int = option(32, help="prompts for judging (test split)", check=positive)
+    simulator_seed: int = option(
+        0,
+        help="simulator seed (prompts, held-out pairs, gold judge)",
+        aliases=("--sim_seed", "--sim-seed"),
+    )
     # sampling
-    n: int = 4
-    max_new_tokens: int = 64
-    temperature: float = 0.7
-    top_p: float = 0.9
-    top_k: int = 50
-    gen_batch_size: int = 32
-    seed: int = 0
+    n: int = option(4, help="samples per prompt", check=positive)
+    max_new_tokens: int = option(64, help="tokens generated per sample", check=positive)
+    temperature: float = option(0.7, help="softmax temperature (0: greedy)", check=at_least(0))
+    top_p: float = option(0.9, help="nucleus mass kept (1: off)", check=_in_unit_open_low)
+    top_k: int = option(50, help="most likely tokens kept (0: off)", check=at_least(0))
+    gen_batch_size: int = option(32, help="prompts per generation batch", check=positive)
+    seed: int = option(0, help="sampling and SFT seed")
     # reward models
-    rm_dir: str = "outputs/reward_models"
-    schemes: list[str] = field(default_factory=lambda: ["multitask", "more"])
-    rms: list[str] = field(default_factory=list)
-    rm_max_length: int = 512
-    rm_batch_size: int = 32
+    rm_dir: str = option("outputs/reward_models", help="RMs at <rm_dir>/<scheme>/final")
+    schemes: list[str] = option(factory=lambda: ["multitask", "more"], help="schemes under rm_dir")
+    rms: list[str] = option(
+        factory=list, metavar="NAME=PATH", help="explicit reward models (override rm_dir/schemes)"
+    )
+    rm_max_length: int = option(512, help="token budget of the RM", check=positive)
+    rm_batch_size: int = option(32, help="pairs per RM forward pass", check=positive)
+    trust_remote_code: bool = option(
+        False, help="allow model code from the checkpoint's repository (only if you trust it)"
+    )
     # SFT
-    sft_learning_rate: float = 1e-5
-    sft_batch_size: int = 4
-    sft_epochs: int = 1
-    sft_max_steps: int = 0
-    sft_max_length: int = 384
+    sft_learning_rate: float = option(1e-5, help="SFT learning rate", check=positive)
+    sft_batch_size: int = option(4, help="SFT batch size", check=positive)
+    sft_epochs: int = option(1, help="SFT epochs", check=positive)
+    sft_max_steps: int = option(0, help="cap on SFT steps (0: none)", check=at_least(0))
+    sft_max_length: int = option(384, help="SFT token budget", check=positive)
     # evaluation
-    judge: str = "gold"
-    judge_url: str | None = None
-    judge_model: str = "gpt-4o-mini"
-    judge_aspect: str = "helpful"
-    judge_timeout: float = 30.0
-    judge_retries: int = 3
-    ppl_sources: list[str] = field(default_factory=list)
-    ppl_pairs: int = 16
-    ece_pairs: int = 64
+    judge: str = option("gold", help="gold (simulator utility), rm:NAME or http", check=_judge)
+    judge_url: str | None = option(None, help="OpenAI-compatible endpoint of --judge http")
+    judge_model: str = option("gpt-4o-mini", help="model name sent to the http judge")
+    judge_aspect: str = option(
+        "helpful",
+        help="helpful or harmless (http judge)",
+        check=one_of(lambda: ("helpful", "harmless")),
+    )
+    judge_timeout: float = option(30.0, help="seconds per judge request", check=positive)
+    judge_retries: int = option(3, help="retries per judge comparison", check=at_least(0))
+    ppl_sources: list[str] = option(
+        factory=list,
+        help="sources of the PPL columns (default: all simulator sources, or the prompt source)",
+    )
+    ppl_pairs: int = option(16, help="held-out pairs per source for perplexity", check=positive)
+    ece_pairs: int = option(64, help="held-out pairs per source for a computed ECE", check=positive)
+
+    @property
+    def out_dir(self) -> str:
+        """Deprecated name of :attr:`output_dir`."""
+        return self.output_dir
+
+    @property
+    def sim_seed(self) -> int:
+        """Deprecated name of :attr:`simulator_seed`."""
+        return self.simulator_seed
 
     def generation(self) -> GenerationConfig:
+        from applications.reward_models.rjs.generation import GenerationConfig
+
         return GenerationConfig(
             max_new_tokens=self.max_new_tokens,
             temperature=self.temperature,
@@ -91,6 +134,8 @@ class RJSConfig:
         )
 
     def sft(self) -> SFTConfig:
+        from applications.reward_models.rjs.sft import SFTConfig
+
         return SFTConfig(
             learning_rate=self.sft_learning_rate,
             batch_size=self.sft_batch_size,
@@ -122,29 +167,17 @@ class RJSConfig:
         return Path(self.out_dir).joinpath(*parts)
 
 
-def _base_type(tp: Any) -> tuple[Any, bool]:
-    """``(scalar type, is_list)`` of a field annotation such as ``str | None`` or ``list[str]``."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _base_type(args[0])
-    if origin is list:
-        return typing.get_args(tp)[0], True
-    return tp, False
+def parse_args(argv: Sequence[str] | None = None) -> tuple[str, RJSConfig]:
+    """``STAGE [--option value ...]`` (default ``sys.argv[1:]``) → ``(stage, checked config)``.
 
+    Raises:
+        ConfigError: see :func:`applications.reward_models.cli.parse`.
+    """
+    from applications.reward_models.rjs.pipeline import STAGES
 
-def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """Add one ``--flag`` per :class:`RJSConfig` field (lists take several values)."""
-    hints = typing.get_type_hints(RJSConfig)
-    for f in dataclasses.fields(RJSConfig):
-        tp, is_list = _base_type(hints[f.name])
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        kwargs: dict[str, Any] = {"type": tp, "default": default, "dest": f.name}
-        if is_list:
-            kwargs["nargs"] = "*"
-        parser.add_argument(flag, help=f"(default: {default})", **kwargs)
+    def add_stage(parser: Any) -> None:
+        parser.add_argument("stage", choices=[*STAGES, "all"], help="the stage to run")
 
-
-def config_from_args(args: argparse.Namespace) -> RJSConfig:
-    return RJSConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(RJSConfig)})
+    usage = f"{PROG} STAGE [-h] [--config FILE.yaml] [--option value ...]"
+    config, extra = parse_with(RJSConfig, argv, PROG, DESCRIPTION, add=add_stage, usage=usage)
+    return extra["stage"], config

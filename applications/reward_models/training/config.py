@@ -1,233 +1,259 @@
-"""Training configuration: dataclasses filled from a YAML file and ``--key value`` overrides.
+"""Training configuration: the options of ``python -m applications.reward_models.train``.
 
-Follows the transformers/TRL convention (one dataclass of typed fields with defaults); nested
-sections are addressed with dots on the command line, e.g. ``--more.ema_alpha 0.9``. Values given on
-the command line are parsed as YAML scalars (``1e-4`` → float, ``true`` → bool, ``null`` → None).
-Precedence: defaults < ``--config`` file < command-line overrides.
+One dataclass of typed fields with defaults (the transformers/TRL convention); parsing, the
+``--config file.yaml`` file and per-option checks are :mod:`applications.reward_models.cli`'s.
+Nested sections are dotted on the command line (``--more.ema_alpha 0.9``) and nested mappings in
+the file. Choice lists come from their owners: solvers from :data:`mooptim.METHODS`, normalizers
+from :mod:`mooptim.normalizers`, source kinds from :data:`.data.sources.SOURCE_KINDS`, poolings
+from :data:`.modeling.reward_model.POOLINGS`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib.util
 import os
-import types
-import typing
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from applications.reward_models.cli import (
+    ConfigError,
+    at_least,
+    check_values,
+    in_range,
+    one_of,
+    option,
+    parse,
+    positive,
+)
 
 SCHEMES = ("single", "multitask", "more", "all")
 """``all`` trains MultiTask and MORE on the same data and seed (the default comparison)."""
 MIXED_PRECISION = ("no", "bf16", "fp16")
 SUBSPACES = ("head", "last_blocks", "all")
 STRATEGIES = ("autograd", "gram")
-NORMALIZERS = ("none", "l2", "loss", "loss+")
-SOLVERS = ("exact", "frank_wolfe", "projected_gradient", "cvxpy")
-SOURCE_KINDS = ("simulator", "hh_helpful", "hh_harmless", "oasst1", "webgpt", "summarize", "pairs")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "constant", "cosine_with_restarts")
+PROG = "python -m applications.reward_models.train"
+DESCRIPTION = "Train reward models (Single / MultiTask / MORE) on preference sources."
+
+
+def _solvers() -> Sequence[str]:
+    import mooptim
+
+    return tuple(mooptim.METHODS)
+
+
+def _normalizers() -> Sequence[str]:
+    from mooptim import normalizers
+
+    return tuple(normalizers.NORMALIZERS)
+
+
+def _poolings() -> Sequence[str]:
+    from applications.reward_models.modeling.reward_model import POOLINGS
+
+    return tuple(POOLINGS)
+
+
+def _source_kinds() -> Sequence[str]:
+    from applications.reward_models.data.sources import SOURCE_KINDS
+
+    return tuple(SOURCE_KINDS)
 
 
 @dataclass
 class SourceConfig:
-    """One preference source (one MORE objective).
+    """One preference source (one MORE objective); see the field helps."""
 
-    Attributes:
-        name: the source's name in logs and tables; for ``kind="simulator"`` one of the simulator's
-            sources (``PreferenceSimulator.source_names``).
-        kind: ``simulator`` or a real dataset loader (``hh_helpful``, ``hh_harmless``, ``oasst1``,
-            ``webgpt``, ``summarize``).
-        path: local file / hub name for real datasets (``None`` → the loader's hub default).
-        split: training split.
-        test_split: evaluation split (``None`` → no evaluation on this source).
-        cap_train: real sources: keep at most ``train_pairs_per_source`` training pairs (seeded
-            subset); ``False`` (default) uses them all.
-        options: extra loader options (``SOURCE_OPTIONS`` of the data package, e.g. OASST1
-            ``pairing``, WebGPT ``ties``).
-    """
+    name: str = option(help="the source's name; for kind simulator one of the simulator sources")
+    kind: str = option("simulator", help="simulator, a real-data loader or pairs")
+    path: str | None = option(None, help="local file / hub name (None: the loader's default)")
+    split: str = option("train", help="training split")
+    test_split: str | None = option("test", help="evaluation split (None: not evaluated)")
+    cap_train: bool = option(
+        False, help="real sources: keep at most train_pairs_per_source training pairs"
+    )
+    options: dict[str, Any] = option(
+        factory=dict, help="extra loader options (SOURCE_OPTIONS of the data package)"
+    )
 
-    name: str
-    kind: str = "simulator"
-    path: str | None = None
-    split: str = "train"
-    test_split: str | None = "test"
-    cap_train: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
+
+def parse_source(value: str | Mapping[str, Any]) -> SourceConfig | list[SourceConfig]:
+    """``"name[:kind[:path]]"`` (comma-separated for several) or a file mapping → source(s)."""
+    if isinstance(value, Mapping):
+        return _source_from_mapping(value)
+    if "," in value:
+        return [parse_source(part) for part in value.split(",") if part.strip()]  # type: ignore[misc]
+    return SourceConfig(*[p.strip() for p in value.split(":", 2)])
+
+
+def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
+    from applications.reward_models._cli_parser import _suggest
+
+    names = [f.name for f in dataclasses.fields(SourceConfig)]
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"sources: unknown key {key!r}{_suggest(str(key), names)}")
+    if "name" not in data:
+        raise ConfigError(f"sources: every source needs a name, got {dict(data)}")
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "options":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"sources[{data['name']}].options: expected a mapping")
+            kwargs[key] = {k: _yaml_value(v) for k, v in value.items()}
+        elif key == "cap_train":
+            kwargs[key] = value if isinstance(value, bool) else str(value).lower() == "true"
+        elif key in ("path", "test_split") and str(value).lower() in ("null", "none", "~", ""):
+            kwargs[key] = None
+        else:
+            kwargs[key] = str(value)
+    return SourceConfig(**kwargs)
+
+
+def _yaml_value(value: Any) -> Any:
+    """A loader option's value (free-form: its type is the loader's): text read as YAML."""
+    return yaml.safe_load(value) if isinstance(value, str) else value
 
 
 @dataclass
 class MoreConfig:
-    """MORE's weighting options (defaults = the paper's launch configuration).
+    """MORE's weighting options (defaults = the paper's launch configuration)."""
 
-    Attributes:
-        subspace: gradients for the min-norm problem taken on ``head`` (the reward head, paper),
-            ``last_blocks`` (the last ``last_n_blocks`` transformer blocks + head) or ``all``.
-        last_n_blocks: blocks used by ``subspace="last_blocks"``.
-        normalizer: per-source gradient normalization before the solve (``l2``: g_i/‖g_i‖, paper).
-        ema_alpha: EMA of the per-source subspace gradients, g̃_i ← (1−α) g̃_i + α g_i (mooptim's
-            convention: α is the weight of the NEW gradient; paper 0.99); ``0``/``None`` disables.
-        strategy: ``autograd`` (one backward per source on the subspace) or ``gram``.
-        solver: min-norm solver (``exact`` for K ≤ 5-ish, else ``frank_wolfe``).
-        scale_by_num_objectives: train on K Σ λ_i L_i instead of Σ λ_i L_i.
-    """
-
-    subspace: str = "head"
-    last_n_blocks: int = 1
-    normalizer: str = "l2"
-    ema_alpha: float | None = 0.99
-    strategy: str = "autograd"
-    solver: str = "exact"
-    scale_by_num_objectives: bool = False
-
-
-def _default_sources() -> list[SourceConfig]:
-    return []
+    subspace: str = option(
+        "head",
+        help="gradients for the min-norm problem: head, last_blocks or all",
+        check=one_of(lambda: SUBSPACES),
+    )
+    last_n_blocks: int = option(1, help="blocks used by subspace last_blocks", check=positive)
+    normalizer: str = option(
+        "l2",
+        help="per-source gradient normalization before the solve (l2: paper)",
+        check=one_of(_normalizers),
+    )
+    ema_alpha: float | None = option(
+        0.99,
+        help="EMA weight of the NEW per-source gradient (paper 0.99); null disables",
+        check=in_range(0, 1),
+    )
+    strategy: str = option(
+        "autograd",
+        help="autograd (one backward per source) or gram",
+        check=one_of(lambda: STRATEGIES),
+    )
+    solver: str = option(
+        "exact",
+        help="min-norm solver (exact for small K, else frank_wolfe)",
+        check=one_of(_solvers),
+    )
+    scale_by_num_objectives: bool = option(False, help="train on K sum_i l_i L_i")
 
 
 @dataclass
 class TrainConfig:
-    """Everything ``python -m applications.reward_models.train`` needs.
-
-    Attributes (data):
-        sources: preference sources; empty → every simulator source.
-        simulator_seed: seed of the simulator (data), independent of the training seed.
-        train_pairs_per_source: simulator pairs generated per source for training.
-        test_pairs_per_source: simulator / real test pairs per source used for evaluation (0: all
-            real ones).
-        resample_to: resample every source to this many pairs (paper: 40 000); ``None`` keeps sizes.
-        max_length: token budget of prompt + response (the response must survive whole); 192
-            keeps every simulator pair (they are at most ~160 MiniLM tokens).
-        single_source: the source trained by ``scheme="single"`` (default: the first source).
-    Attributes (model):
-        model: ``minilm``, ``smollm2``, a local directory or a hub id.
-        pooling: ``auto`` | ``cls`` | ``mean`` | ``last`` (see :mod:`.model`).
-        dropout: keep the backbone's dropout (disabled by default, as in TRL).
-        gradient_checkpointing: trade compute for memory.
-        trainable_blocks: fine-tune only the last n transformer blocks (+ final norm/pooler and
-            head); ``None`` = full fine-tuning (paper). The default 2 keeps the offline CPU run in
-            minutes (backward through 2 of MiniLM's 6 blocks).
-    Attributes (optimization):
-        scheme: ``single`` | ``multitask`` | ``more`` | ``all`` (= multitask and more).
-        pairs_per_source: m; a step holds K × m pairs for every scheme (paper 5 × 16 = 80; the
-            default 4 keeps the offline CPU run in minutes).
-        max_steps, learning_rate, weight_decay, warmup_ratio, lr_scheduler_type, adam_beta1,
-        adam_beta2, adam_epsilon, max_grad_norm (0 disables clipping),
-        gradient_accumulation_steps, mixed_precision (``no`` | ``bf16`` | ``fp16``), seed.
-    Attributes (output):
-        output_dir, save_steps (0: only the final checkpoint), save_total_limit, logging_steps,
-        resume (continue from the latest checkpoint in ``output_dir/<scheme>``), tensorboard,
-        eval_batch_size, progress_bar.
-    """
+    """Everything ``python -m applications.reward_models.train`` needs (see each help)."""
 
     # data
-    sources: list[SourceConfig] = field(default_factory=_default_sources)
-    simulator_seed: int = 0
-    train_pairs_per_source: int = 1000
-    test_pairs_per_source: int = 100
-    resample_to: int | None = None
-    max_length: int = 192
-    single_source: str | None = None
+    sources: list[SourceConfig] = option(
+        factory=list,
+        parse=parse_source,
+        metavar="NAME[:KIND[:PATH]]",
+        help="preference sources (file: mappings with name/kind/path/...); "
+        "empty: every simulator source",
+    )
+    simulator_seed: int = option(0, help="seed of the simulator (data), not of training")
+    train_pairs_per_source: int = option(
+        1000, help="simulator training pairs per source", check=positive
+    )
+    test_pairs_per_source: int = option(
+        100, help="test pairs per source (0: every real one)", check=at_least(0)
+    )
+    resample_to: int | None = option(
+        None, help="resample every source to this many pairs (paper 40000)", check=positive
+    )
+    max_length: int = option(192, help="token budget of prompt + response", check=positive)
+    single_source: str | None = option(
+        None, help="source of scheme single (null: the first source)"
+    )
     # model
-    model: str = "minilm"
-    pooling: str = "auto"
-    dropout: bool = False
-    gradient_checkpointing: bool = False
-    trainable_blocks: int | None = 2
+    model: str = option("minilm", help="minilm, smollm2, a local directory or a hub id")
+    pooling: str = option("auto", help="auto, cls, mean or last", check=one_of(_poolings))
+    dropout: bool = option(False, help="keep the backbone's dropout")
+    gradient_checkpointing: bool = option(False, help="trade compute for memory")
+    trainable_blocks: int | None = option(
+        2,
+        help="fine-tune only the last n blocks (+ head); null: full fine-tuning",
+        check=positive,
+    )
+    trust_remote_code: bool = option(
+        False, help="allow model code from the checkpoint's repository (only if you trust it)"
+    )
     # optimization
-    scheme: str = "all"
-    pairs_per_source: int = 4
-    max_steps: int = 100
-    learning_rate: float = 5e-4
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.1
-    lr_scheduler_type: str = "linear"
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    max_grad_norm: float = 1.0
-    gradient_accumulation_steps: int = 1
-    mixed_precision: str = "no"
-    seed: int = 0
-    more: MoreConfig = field(default_factory=MoreConfig)
+    scheme: str = option(
+        "all",
+        help="single, multitask, more or all (= multitask and more)",
+        check=one_of(lambda: SCHEMES),
+    )
+    pairs_per_source: int = option(4, help="m: a step holds K x m pairs", check=positive)
+    max_steps: int = option(100, help="optimizer steps", check=positive)
+    learning_rate: float = option(5e-4, help="AdamW learning rate", check=positive)
+    weight_decay: float = option(0.0, help="AdamW weight decay", check=at_least(0))
+    warmup_ratio: float = option(0.1, help="fraction of steps of LR warmup", check=in_range(0, 1))
+    lr_scheduler_type: str = option("linear", help="LR schedule", check=one_of(lambda: SCHEDULERS))
+    adam_beta1: float = option(0.9, help="AdamW beta1", check=in_range(0, 1, open_high=True))
+    adam_beta2: float = option(0.999, help="AdamW beta2", check=in_range(0, 1, open_high=True))
+    adam_epsilon: float = option(1e-8, help="AdamW epsilon", check=positive)
+    max_grad_norm: float = option(
+        1.0, help="gradient clipping norm (0 disables)", check=at_least(0)
+    )
+    gradient_accumulation_steps: int = option(1, help="micro-batches per step", check=positive)
+    mixed_precision: str = option(
+        "no", help="no, bf16 or fp16", check=one_of(lambda: MIXED_PRECISION)
+    )
+    seed: int = option(0, help="training seed (head init, batch order)")
+    more: MoreConfig = dataclasses.field(default_factory=MoreConfig)
     # output
-    output_dir: str = "outputs/reward_models"
-    save_steps: int = 0
-    save_total_limit: int | None = 2
-    logging_steps: int = 1
-    resume: bool = False
-    tensorboard: bool = False
-    eval_batch_size: int = 64
-    progress_bar: bool = True
+    output_dir: str = option("outputs/reward_models", help="run folder (one subfolder per scheme)")
+    save_steps: int = option(0, help="checkpoint every n steps (0: final only)", check=at_least(0))
+    save_total_limit: int | None = option(
+        2, help="keep at most n checkpoints (null: keep all)", check=at_least(1)
+    )
+    logging_steps: int = option(1, help="log every n steps", check=positive)
+    resume: bool = option(False, help="continue from the latest checkpoint in output_dir/<scheme>")
+    tensorboard: bool = option(False, help="write TensorBoard logs")
+    eval_batch_size: int = option(64, help="test pairs per forward pass", check=positive)
+    progress_bar: bool = option(True, help="show a progress bar")
 
     def schemes(self) -> list[str]:
         """The schemes to train, in order."""
         return ["multitask", "more"] if self.scheme == "all" else [self.scheme]
 
     def validate(self) -> TrainConfig:
-        """Check values; returns ``self``.
+        """Check every value (as :func:`.cli.parse` does) and the combinations; returns self.
 
         Raises:
-            ValueError: unknown scheme / pooling / kind / normalizer / solver / subspace /
-                strategy, a non-positive size, a duplicated source, or a missing local path.
+            ConfigError: a value out of its range, gram strategy with an EMA, a duplicated or
+                unknown source, a missing local path, an unknown single_source.
             ImportError: an optional package needed by the options is not installed.
         """
-        _choice("scheme", self.scheme, SCHEMES)
-        _choice("pooling", self.pooling, ("auto", "cls", "mean", "last"))
-        _choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
-        _choice("lr_scheduler_type", self.lr_scheduler_type, SCHEDULERS)
-        _choice("more.subspace", self.more.subspace, SUBSPACES)
-        _choice("more.normalizer", self.more.normalizer, NORMALIZERS)
-        _choice("more.strategy", self.more.strategy, STRATEGIES)
-        _choice("more.solver", self.more.solver, SOLVERS)
-        for name in ("train_pairs_per_source", "pairs_per_source", "max_steps", "max_length"):
-            _positive(name, getattr(self, name))
-        for name in ("gradient_accumulation_steps", "logging_steps", "eval_batch_size"):
-            _positive(name, getattr(self, name))
-        _positive("more.last_n_blocks", self.more.last_n_blocks)
-        if self.trainable_blocks is not None:
-            _positive("trainable_blocks", self.trainable_blocks)
-        if self.resample_to is not None:
-            _positive("resample_to", self.resample_to)
-        if self.test_pairs_per_source < 0 or self.save_steps < 0:
-            raise ValueError("test_pairs_per_source and save_steps must be >= 0")
-        if not 0.0 <= self.warmup_ratio <= 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1], got {self.warmup_ratio}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        check_values(self)
         alpha = self.more.ema_alpha
-        if alpha is not None and not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"more.ema_alpha must be in [0, 1] or null, got {alpha}")
         if self.more.strategy == "gram" and alpha not in (None, 0.0, 1.0):
-            raise ValueError(
-                "more.strategy 'gram' keeps no per-source gradient vectors, so it cannot smooth "
-                "them: set more.ema_alpha to null (or use more.strategy autograd)"
+            raise ConfigError(
+                "--more.strategy gram keeps no per-source gradient vectors, so it cannot smooth "
+                "them: set --more.ema_alpha null (or use --more.strategy autograd)"
             )
+        _check_sources(self.sources)
         names = [s.name for s in self.sources]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicated source names: {dupes}")
-        for i, source in enumerate(self.sources):
-            _choice(f"sources[{i}].kind", source.kind, SOURCE_KINDS)
-            _check_source(i, source)
-            if source.path and _looks_local(source.path) and not os.path.exists(source.path):
-                raise ValueError(
-                    f"sources[{i}] ({source.name!r}): path {source.path!r} does not exist"
-                )
-            if source.path and source.path.endswith(".parquet"):
-                _require("pyarrow", f"sources[{i}] reads a parquet file")
         single = self.scheme == "single" and self.single_source is not None
         if single and self.sources and self.single_source not in names:
-            raise ValueError(f"single_source {self.single_source!r} is not one of {names}")
-        if self.tensorboard:
-            _require("tensorboard", "tensorboard: true")
-        if self.model.strip().lower() == "smollm2" or self.model.endswith(".gguf"):
-            _require("gguf", f"model {self.model!r} (a GGUF checkpoint)")
-        if self.more.solver == "cvxpy":
-            _require("cvxpy", "more.solver: cvxpy")
-        if _looks_local(self.model) and not os.path.exists(os.path.expanduser(self.model)):
-            raise ValueError(f"model path {self.model!r} does not exist")
+            raise ConfigError(f"--single_source {self.single_source!r} is not one of {names}")
+        if _missing_local(self.model):
+            raise ConfigError(f"--model: path {self.model!r} does not exist")
+        _check_packages(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,227 +261,94 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _check_source(i: int, source: SourceConfig) -> None:
+def _missing_local(path: str) -> bool:
+    """A name that is a local path (:func:`.data.io.is_local_path`, or spelled as a path, which
+    a hub id never is) but does not exist."""
+    from applications.reward_models.data.io import is_local_path
+
+    expanded = os.path.expanduser(path)
+    spelled = path.startswith(("/", "./", "../", "~"))
+    return (spelled or is_local_path(expanded)) and not os.path.exists(expanded)
+
+
+def _check_sources(sources: Sequence[SourceConfig]) -> None:
     from applications.reward_models.data.simulator import SOURCE_DRIFTS
     from applications.reward_models.data.sources import SOURCE_OPTIONS
 
-    if source.kind == "simulator" and source.name not in SOURCE_DRIFTS:
-        _choice(f"sources[{i}] simulator source", source.name, tuple(SOURCE_DRIFTS))
-    allowed = SOURCE_OPTIONS.get(source.kind, ())
-    unknown = sorted(set(source.options) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"sources[{i}] ({source.name!r}): unknown options {unknown} for kind {source.kind!r}; "
-            f"allowed: {list(allowed)}"
-        )
-
-
-def _looks_local(path: str) -> bool:
-    return path.startswith(("/", "./", "../", "~")) or os.path.splitext(path)[1] in {
-        ".json",
-        ".jsonl",
-        ".gz",
-        ".parquet",
-        ".gguf",
-    }
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        hint = difflib.get_close_matches(str(value), choices, n=1)
-        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ValueError(f"unknown {name} {value!r}{extra}; expected one of {list(choices)}")
-
-
-def _positive(name: str, value: int) -> None:
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-
-
-def _require(package: str, why: str) -> None:
-    if importlib.util.find_spec(package) is None:
-        raise ImportError(f"{why} needs the optional package {package!r}: pip install {package}")
-
-
-# -- building dataclasses from plain data ----------------------------------------------------
-
-
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
+    names = [s.name for s in sources]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"--sources: duplicated source names {dupes}")
+    for i, source in enumerate(sources):
+        where = f"--sources[{i}] ({source.name!r})"
+        for label, value, check in (
+            ("kind", source.kind, one_of(_source_kinds)),
+            ("simulator source", source.name, one_of(lambda: tuple(SOURCE_DRIFTS))),
+        ):
+            if label == "simulator source" and source.kind != "simulator":
                 continue
-            try:
-                return _coerce(value, arg, where)
-            except (TypeError, ValueError) as err:
-                errors.append(str(err))
-        raise TypeError(errors[0] if errors else f"{where}: cannot be None")
-    if origin is list:
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v]
-        if not isinstance(value, list):
-            raise TypeError(f"{where}: expected a list, got {type(value).__name__}")
-        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise TypeError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return dict(value)
-    if dataclasses.is_dataclass(annotation):
-        if annotation is SourceConfig and isinstance(value, str):
-            return parse_source(value)
-        if isinstance(value, annotation):
-            return value
-        if not isinstance(value, dict):
-            raise TypeError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return from_dict(annotation, value, where)
-    if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        raise TypeError(f"{where}: expected true/false, got {value!r}")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise TypeError(f"{where}: expected an integer, got {value!r}")
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            # YAML 1.1 reads "1e-4" (no dot) as a string.
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise TypeError(f"{where}: expected a number, got {value!r}")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise TypeError(f"{where}: expected a string, got {value!r}")
-    return value
+            allowed = check(value)
+            if allowed is not None:
+                raise ConfigError(f"{where}: {label} {value!r} must be {allowed}")
+        unknown = sorted(set(source.options) - set(SOURCE_OPTIONS.get(source.kind, ())))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown options {unknown} for kind {source.kind!r}; "
+                f"allowed: {list(SOURCE_OPTIONS.get(source.kind, ()))}"
+            )
+        if source.path and _missing_local(source.path):
+            raise ConfigError(f"{where}: path {source.path!r} does not exist")
 
 
-def parse_source(text: str) -> SourceConfig:
-    """``"name"``, ``"name:kind"`` or ``"name:kind:path"`` → :class:`SourceConfig`."""
-    parts = text.split(":", 2)
-    return SourceConfig(*[p.strip() for p in parts])
+def _check_packages(config: TrainConfig) -> None:
+    needs = [("tensorboard", "--tensorboard")] if config.tensorboard else []
+    if config.model.strip().lower() == "smollm2" or config.model.endswith(".gguf"):
+        needs.append(("gguf", f"--model {config.model!r} (a GGUF checkpoint)"))
+    if config.more.solver == "cvxpy":
+        needs.append(("cvxpy", "--more.solver cvxpy"))
+    if any(s.path and s.path.endswith(".parquet") for s in config.sources):
+        needs.append(("pyarrow", "a parquet source file"))
+    for package, why in needs:
+        if importlib.util.find_spec(package) is None:
+            raise ImportError(
+                f"{why} needs the optional package {package!r}: pip install {package}"
+            )
 
 
-def from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
-    """Build dataclass ``cls`` from ``data``, coercing and checking types.
+def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
+    """``[--config x.yaml] [--name value ...]`` (default ``sys.argv[1:]``) → checked config.
 
     Raises:
-        ValueError: a key that is not a field (with a suggestion).
-        TypeError: a value of the wrong type.
+        ConfigError: a bad option (a ValueError; see :meth:`TrainConfig.validate`).
+        ImportError: an optional package the options need is missing.
     """
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
+    return parse(TrainConfig, argv, PROG, DESCRIPTION)
+
+
+def from_dict(data: Mapping[str, Any]) -> TrainConfig:
+    """A checked config from values given in code (nested mappings or dotted keys, Python
+    values or text), exactly as if they came from a ``--config`` file."""
+    return parse(TrainConfig, [], PROG, DESCRIPTION, data=_undot(data))
+
+
+def _undot(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in data.items():
-        path = f"{where}.{key}" if where else str(key)
-        if key not in names:
-            hint = difflib.get_close_matches(str(key), names, n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ValueError(f"unknown config key {path!r}{extra}")
-        kwargs[key] = _coerce(value, hints[key], path)
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ValueError(f"{where or cls.__name__}: {err}") from None
-
-
-def _set_nested(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            raise ValueError(f"--{dotted}: {key!r} is not a section")
-        node = child
-    node[keys[-1]] = value
-
-
-def load_yaml(path: str) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file."""
-    if not os.path.isfile(path):
-        raise ValueError(f"config file {path!r} does not exist")
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as err:
-            raise ValueError(f"{path}: invalid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
-    return data
-
-
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Parse ``[--config x.yaml] [--key value | --key=value | --flag] ...`` into a validated config.
-
-    A bare ``--flag`` (no value, or followed by another ``--option``) means ``true``.
-
-    Raises:
-        ValueError, TypeError, ImportError: see :func:`from_dict` and :meth:`TrainConfig.validate`.
-    """
-    import sys
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    overrides: list[tuple[str, Any]] = []
-    config_path = None
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token in ("-h", "--help"):
-            print(usage())
-            raise SystemExit(0)
-        if not token.startswith("--"):
-            raise ValueError(f"unexpected argument {token!r}; options look like --key value")
-        key, eq, raw = token[2:].partition("=")
-        if not eq:
-            if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-                raw = argv[i + 1]
-                i += 1
-            else:
-                raw = "true"
-        i += 1
-        key = key.replace("-", "_")
-        if key == "config":
-            config_path = raw
-            continue
-        overrides.append((key, _parse_scalar(raw)))
-    data = load_yaml(config_path) if config_path else {}
-    for key, value in overrides:
-        _set_nested(data, key, value)
-    return from_dict(TrainConfig, data).validate()
-
-
-def _parse_scalar(raw: str) -> Any:
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
-    return raw if isinstance(value, dict | list) and "," in raw else value
+        node = out
+        *parents, last = str(key).split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key}: {part!r} is not a section")
+        node[last] = value
+    return out
 
 
 def usage() -> str:
-    """Help text listing every option with its default."""
-    lines = [
-        "usage: python -m applications.reward_models.train [--config file.yaml] [--key value ...]",
-        "",
-        "options (defaults in brackets; nested keys with dots):",
-    ]
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "more":
-            for g in dataclasses.fields(MoreConfig):
-                lines.append(f"  --more.{g.name} [{g.default}]")
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        lines.append(f"  --{f.name} [{default}]")
-    lines.append("  --sources name[:kind[:path]],...   (default: every simulator source)")
-    return "\n".join(lines)
+    """The ``--help`` text."""
+    from applications.reward_models.cli import build_parser
+
+    return build_parser(TrainConfig, PROG, DESCRIPTION).format_help()
 
 
 def save_config(config: TrainConfig, path: str) -> None:

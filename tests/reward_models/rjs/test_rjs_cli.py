@@ -7,16 +7,17 @@ import json
 import pytest
 from rjs_helpers import save_tiny_policy, save_tiny_rm
 
-from applications.reward_models.rjs.__main__ import build_parser, main
-from applications.reward_models.rjs.config import RJSConfig, config_from_args
+from applications.reward_models.cli import ConfigError
+from applications.reward_models.rjs.__main__ import main
+from applications.reward_models.rjs.config import RJSConfig, parse_args
 from applications.reward_models.rjs.jsonl import read_jsonl
 
 
 def test_flags_map_to_config():
-    args = build_parser().parse_args(
-        ["sample", "--n", "3", "--rms", "a=/x", "b=/y", "--top-p", "0.5", "--prompt-path", "f.json"]
+    stage, cfg = parse_args(
+        ["sample", "--n", "3", "--rms", "a=/x", "b=/y", "--top_p", "0.5", "--prompt-path", "f.json"]
     )
-    cfg = config_from_args(args)
+    assert stage == "sample"
     assert cfg.n == 3 and cfg.top_p == 0.5 and cfg.prompt_path == "f.json"
     assert cfg.reward_models() == {"a": "/x", "b": "/y"}
     assert RJSConfig(rm_dir="r").reward_models() == {
@@ -25,6 +26,34 @@ def test_flags_map_to_config():
     }
     with pytest.raises(ValueError, match="NAME=PATH"):
         RJSConfig(rms=["oops"]).reward_models()
+
+
+def test_one_name_per_knob_old_spellings_still_parse():
+    _, cfg = parse_args(["all", "--output_dir", "o", "--simulator_seed", "3"])
+    assert cfg.output_dir == "o" and cfg.simulator_seed == 3
+    assert cfg.out_dir == "o" and cfg.sim_seed == 3  # read-only old names for the pipeline
+    _, old = parse_args(["all", "--out-dir", "o", "--sim-seed", "3"])
+    assert old == cfg
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["sampel"], "invalid choice: 'sampel'"),
+        ([], "required: stage"),
+        (["all", "--top_p", "0"], r"--top_p must be in \(0, 1\]"),
+        (["all", "--temperature", "nan"], "--temperature must be a finite number"),
+        (["all", "--judge", "gpt"], "--judge must be gold, http or rm:NAME"),
+        (["all", "--n", "2", "--n", "3"], "--n given twice"),
+        (["all", "--prompt_source", "hh_helpfull"], "did you mean 'hh_helpful'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(argv, match, capsys):
+    with pytest.raises(ConfigError, match=match):
+        parse_args(argv)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
 
 
 @pytest.mark.slow
@@ -41,7 +70,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
     write_metrics(rm_dir / "more" / "metrics.json", metrics_document({"more": entry}))
     out = tmp_path / "run"
     flags = [
-        "--out-dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),
+        "--output_dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),
         "--num-prompts", "5", "--eval-prompts", "3", "--n", "2", "--max-new-tokens", "4",
         "--gen-batch-size", "4", "--sft-max-steps", "2", "--sft-batch-size", "2",
         "--ppl-pairs", "3", "--ece-pairs", "4", "--ppl-sources", "shared", "verbose",
