@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
+from torch import nn
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.pt"
@@ -192,3 +194,20 @@ def load_trainer_state(path: str, rank: int = 0) -> dict[str, Any]:
     if os.path.isfile(rng_file):
         set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
     return state
+
+
+def load_model_weights(path: str, model: nn.Module) -> None:
+    """Load the ``*.safetensors`` of checkpoint ``path`` (one file or shards) into ``model``.
+
+    Raises:
+        ValueError: no weights in ``path``, or their keys do not match ``model``'s.
+    """
+    weights: dict[str, torch.Tensor] = {}
+    files = sorted(n for n in os.listdir(path) if n.endswith(".safetensors"))
+    if not files:
+        raise ValueError(f"{path}: no *.safetensors weights")
+    for name in files:
+        weights.update(load_file(os.path.join(path, name)))
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or missing:
+        raise ValueError(f"{path}: weights do not match the model: {missing or unexpected}")

@@ -14,7 +14,8 @@ from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
 from applications.reward_models.training.config import SourceConfig, TrainConfig
-from applications.reward_models.training.trainer import main, source_losses, train_scheme
+from applications.reward_models.training.schemes import source_losses
+from applications.reward_models.training.trainer import main, train_scheme
 
 
 @pytest.fixture(scope="module")
