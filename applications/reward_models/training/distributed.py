@@ -1,4 +1,10 @@
-"""Processes: the ``Accelerator`` of a run and each rank's share of a global batch."""
+"""Processes: the ``Accelerator`` of a run and each rank's share of a global batch.
+
+Every step's global batch holds exactly K × m pairs (the samplers complete an epoch's short last
+batch, see :mod:`.schemes`); rank r of W takes pairs r, r + W, … — an equal, non-empty share when
+W divides the batch (MORE's balanced batches: when W divides m, so every rank keeps m/W pairs of
+every source). Only public accelerate API is used.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ from typing import TypeVar
 
 import torch
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState
 
 from applications.reward_models.training.config import TrainConfig
 
@@ -21,27 +26,39 @@ def make_accelerator(config: TrainConfig) -> Accelerator:
     """An ``Accelerator``; multi-process runs on a machine without CUDA use gloo on the CPU.
 
     accelerate only takes the multi-CPU path when asked for the CPU (``accelerate launch --cpu``
-    sets ``ACCELERATE_USE_CPU``); a ``torchrun`` / spawned launch without CUDA would otherwise
-    silently train each rank alone.
+    sets ``ACCELERATE_USE_CPU``); a ``torchrun`` launch without CUDA would otherwise silently
+    train each rank alone.
+
+    Raises:
+        ValueError: this process already runs accelerate with another ``mixed_precision``
+            (accelerate keeps one process-wide state: train each precision in its own process).
     """
-    state = AcceleratorState._shared_state
-    if (
-        state
-        and str(state.get("_mixed_precision", config.mixed_precision)) != config.mixed_precision
-    ):
-        # accelerate keeps one process-wide state; a later run in the same process (tests,
-        # reproduce scripts) with another precision would otherwise be refused.
-        AcceleratorState._reset_state()
     world = int(os.environ.get("WORLD_SIZE", "1"))
     cpu = world > 1 and not torch.cuda.is_available()
     extra = {"cpu": True} if cpu else {}
-    return Accelerator(
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        **extra,
-    )
+    try:
+        return Accelerator(
+            mixed_precision=config.mixed_precision,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
+            **extra,
+        )
+    except ValueError as err:
+        if "mixed_precision" not in str(err):
+            raise
+        raise ValueError(
+            f"mixed_precision={config.mixed_precision!r}: this process already trained with "
+            "another precision and accelerate keeps one precision per process; run each "
+            "precision in its own process"
+        ) from err
 
 
 def rank_share(batch: Sequence[T], rank: int, world: int) -> list[T]:
-    """This rank's pairs of a global batch: every ``world``-th pair from position ``rank``."""
+    """This rank's pairs of a global batch: every ``world``-th pair from position ``rank``.
+
+    Raises:
+        ValueError: ``world`` does not divide the batch (the shares would differ in size, and
+            an empty share would leave the other ranks waiting in a collective).
+    """
+    if len(batch) % world:
+        raise ValueError(f"a batch of {len(batch)} pairs does not split evenly over {world} ranks")
     return list(batch[rank::world])

@@ -12,6 +12,11 @@ micro-batch (K sources, m = ``pairs_per_source``):
   head), computed by :class:`mooptim.weighting.MinNormWeighting` (MORE — Zeng et al., 2023).
 * :class:`BalancedUniform`: MORE's balanced batches with λ fixed uniform, loss (1/K) Σ_i L_i —
   the ablation that separates MORE's batch balancing from its adaptive weighting.
+
+Every sampler completes an epoch's short last batch with the epoch's first pairs (``fill_last``,
+as ``DistributedSampler`` pads), so every step holds exactly K × m pairs whatever the number of
+processes: with W processes each rank takes an equal share (:meth:`Scheme.check_world_size`),
+and a W-process run sees the same global batches as a single-process one.
 """
 
 from __future__ import annotations
@@ -130,6 +135,20 @@ class Scheme(ABC):
     def sampler(self, config: TrainConfig, train: Pairs) -> Any:
         """The resumable batch sampler (``state_dict``/``load_state_dict``) of K × m pairs."""
 
+    def check_world_size(self, config: TrainConfig, num_sources: int, world: int) -> None:
+        """Refuse a process count that cannot split every K × m batch into equal shares.
+
+        Raises:
+            ValueError: K × m is not divisible by ``world``.
+        """
+        batch = num_sources * config.pairs_per_source
+        if batch % world:
+            raise ValueError(
+                f"{self.name}: a step's {num_sources} x {config.pairs_per_source} = {batch} pairs "
+                f"do not split evenly over {world} processes; choose pairs_per_source so that "
+                f"K x pairs_per_source is a multiple of {world}"
+            )
+
     def weighting(
         self, config: TrainConfig, model: nn.Module, num_sources: int
     ) -> MinNormWeighting | None:
@@ -174,7 +193,7 @@ class Single(_PairMean):
         if name not in train:
             raise ValueError(f"single_source {name!r} is not one of {list(train)}")
         batch = len(train) * config.pairs_per_source
-        return UniformBatchSampler(train[name], batch_size=batch, seed=config.seed)
+        return UniformBatchSampler(train[name], batch_size=batch, seed=config.seed, fill_last=True)
 
 
 class MultiTask(_PairMean):
@@ -188,6 +207,7 @@ class MultiTask(_PairMean):
             batch_size=len(train) * config.pairs_per_source,
             resample_to=config.resample_to,
             seed=config.seed,
+            fill_last=True,
         )
 
 
@@ -196,8 +216,25 @@ class _Balanced(Scheme):
 
     def sampler(self, config: TrainConfig, train: Pairs) -> BalancedBatchSampler:
         return BalancedBatchSampler(
-            train, config.pairs_per_source, resample_to=config.resample_to, seed=config.seed
+            train,
+            config.pairs_per_source,
+            resample_to=config.resample_to,
+            seed=config.seed,
+            fill_last=True,
         )
+
+    def check_world_size(self, config: TrainConfig, num_sources: int, world: int) -> None:
+        """Refuse a process count that does not divide m (each rank keeps m/W pairs per source).
+
+        Raises:
+            ValueError: m is not divisible by ``world``.
+        """
+        if config.pairs_per_source % world:
+            raise ValueError(
+                f"{self.name}: pairs_per_source={config.pairs_per_source} does not split evenly "
+                f"over {world} processes (each rank takes pairs_per_source / {world} pairs of "
+                f"every source); choose a multiple of {world}"
+            )
 
 
 class More(_Balanced):

@@ -69,7 +69,9 @@ class RunLog:
     """The step log of one run: rows in memory, ``log.jsonl`` and TensorBoard on the main process.
 
     ``rows`` (restored from a checkpoint on resume) are written out again at construction, so
-    ``log.jsonl`` always matches the checkpointed run.
+    ``log.jsonl`` always matches the checkpointed run. Every other rank r writes its own rows
+    (its local losses, and the λ it applied) to ``log.rank<r>.jsonl``, from the step this process
+    started at: a diagnostic, e.g. to check that λ is identical on every rank.
     """
 
     def __init__(
@@ -77,26 +79,23 @@ class RunLog:
         run_dir: str,
         rows: list[dict[str, Any]] | None = None,
         *,
-        main_process: bool = True,
+        rank: int = 0,
         tensorboard: bool = False,
     ) -> None:
         self.rows: list[dict[str, Any]] = list(rows or [])
-        self.path = os.path.join(run_dir, "log.jsonl")
-        self.main_process = main_process
+        self.main_process = rank == 0
+        self.path = os.path.join(run_dir, "log.jsonl" if rank == 0 else f"log.rank{rank}.jsonl")
         self.writer = None
-        if main_process:
-            with open(self.path, "w", encoding="utf-8") as f:
-                f.writelines(json.dumps(row) + "\n" for row in self.rows)
-            if tensorboard:
-                from torch.utils.tensorboard import SummaryWriter  # optional package
+        with open(self.path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(row) + "\n" for row in self.rows if self.main_process)
+        if self.main_process and tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # optional package
 
-                self.writer = SummaryWriter(os.path.join(run_dir, "tensorboard"))
+            self.writer = SummaryWriter(os.path.join(run_dir, "tensorboard"))
 
     def append(self, row: dict[str, Any]) -> None:
         """Keep ``row``; the main process appends it to ``log.jsonl`` and TensorBoard."""
         self.rows.append(row)
-        if not self.main_process:
-            return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
         if self.writer is not None:

@@ -41,6 +41,7 @@ from applications.reward_models.modeling.reward_model import (
 )
 from applications.reward_models.training.checkpoint import (
     atomic_directory,
+    atomic_write_text,
     checkpoint_dir,
     latest_checkpoint,
     load_model_weights,
@@ -48,8 +49,13 @@ from applications.reward_models.training.checkpoint import (
     remove_stale,
     save_checkpoint,
 )
-from applications.reward_models.training.config import TrainConfig, parse_args, save_config
+from applications.reward_models.training.config import TrainConfig, parse_args
 from applications.reward_models.training.distributed import make_accelerator, rank_share
+from applications.reward_models.training.resume import (
+    ResumeConfigError,
+    check_resume_config,
+    write_config,
+)
 from applications.reward_models.training.schemes import Scheme, resolve_scheme
 from applications.reward_models.training.step_log import RunLog, StepStats
 
@@ -147,7 +153,8 @@ class RewardModelTrainer:
 
     def setup(self) -> None:
         """Seed, build model / sampler / weighting / optimizer / scheduler, resume, open the log."""
-        config = self.config
+        config, acc = self.config, self.accelerator
+        self.scheme.check_world_size(config, len(self.names), acc.num_processes)
         os.makedirs(self.run_dir, exist_ok=True)
         set_seed(config.seed)
         model, self.tokenizer = build_model(config)
@@ -162,11 +169,11 @@ class RewardModelTrainer:
         )
         # The scheduler is stepped by hand once per optimizer step: accelerate's wrapper would
         # step it once per process, which assumes a sharded dataloader (we shard batches ourselves).
-        self.model, self.optimizer = self.accelerator.prepare(model, optimizer)
+        self.model, self.optimizer = acc.prepare(model, optimizer)
         self.collator = PairCollator(self.tokenizer, config.max_length)
         rows = self.resume() if config.resume else []
         self.run_log = RunLog(
-            self.run_dir, rows, main_process=self.is_main_process, tensorboard=config.tensorboard
+            self.run_dir, rows, rank=acc.process_index, tensorboard=config.tensorboard
         )
         self._stream = self._batches()
 
@@ -175,7 +182,12 @@ class RewardModelTrainer:
             yield from self.sampler
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything besides the weights and RNG that resuming needs (``trainer_state.pt``)."""
+        """Everything besides the weights and RNG that resuming needs (``trainer_state.pt``).
+
+        ``scaler`` is the fp16 ``GradScaler``'s state (loss scale, growth tracker) when accelerate
+        uses one, else ``None``.
+        """
+        scaler = self.accelerator.scaler
         return {
             "step": self.global_step,
             "scheme": self.scheme.name,
@@ -183,6 +195,7 @@ class RewardModelTrainer:
             "scheduler": self.scheduler.state_dict(),
             "sampler": self.sampler.state_dict(),
             "weighting": self.weighting.state_dict() if self.weighting is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
             "log": self.run_log.rows if self.run_log is not None else [],
         }
 
@@ -198,6 +211,9 @@ class RewardModelTrainer:
         self.sampler.load_state_dict(state["sampler"])
         if self.weighting is not None:
             self.weighting.load_state_dict(state["weighting"])
+        scaler = self.accelerator.scaler
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
         self.global_step = state["step"]
         self.accelerator.print(f"[{self.scheme.name}] resumed from {path} at step {state['step']}")
         return state["log"]
@@ -321,9 +337,15 @@ class RewardModelTrainer:
         return self._result(metrics, start)
 
     def _write_metrics(self, metrics: dict[str, dict[str, float]], seconds: float) -> None:
-        summary = {"scheme": self.scheme.name, "seconds": seconds, "test": metrics}
-        with open(os.path.join(self.run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2)
+        # Written atomically: its presence marks the scheme finished for a resumed run.
+        summary = {
+            "scheme": self.scheme.name,
+            "seconds": seconds,
+            "num_processes": self.accelerator.num_processes,
+            "test": metrics,
+        }
+        text = json.dumps(summary, indent=2)
+        atomic_write_text(os.path.join(self.run_dir, "metrics.json"), text)
 
     def _result(self, metrics: dict[str, dict[str, float]], start: float) -> SchemeResult:
         rows = list(self.run_log.rows)
@@ -358,9 +380,12 @@ def _finished(config: TrainConfig, scheme: Scheme) -> SchemeResult | None:
 
 
 def _write_inputs(config: TrainConfig, data: SourceData, accelerator: Accelerator) -> None:
-    save_config(config, os.path.join(config.output_dir, "config.yaml"))
-    with open(os.path.join(config.output_dir, "drops.json"), "w", encoding="utf-8") as f:
-        json.dump(data.drops.to_dict(), f, indent=2)
+    path = os.path.join(config.output_dir, "config.yaml")
+    if not (config.resume and os.path.isfile(path)):  # a resumed run keeps the original
+        write_config(config, path)
+    atomic_write_text(
+        os.path.join(config.output_dir, "drops.json"), json.dumps(data.drops.to_dict(), indent=2)
+    )
     sizes = ", ".join(f"{n}={len(p)}" for n, p in data.train.items())
     accelerator.print(f"train pairs: {sizes}; {data.drops.summary()}")
 
@@ -371,10 +396,9 @@ def _write_summary(config: TrainConfig, results: dict[str, SchemeResult]) -> Non
         s: {"seconds": r.seconds, "test": r.metrics, "run_dir": r.run_dir}
         for s, r in results.items()
     }
-    with open(os.path.join(config.output_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
-    with open(os.path.join(config.output_dir, "table.txt"), "w", encoding="utf-8") as f:
-        f.write(table + "\n")
+    summary_path = os.path.join(config.output_dir, "metrics.json")
+    atomic_write_text(summary_path, json.dumps(summary, indent=2))
+    atomic_write_text(os.path.join(config.output_dir, "table.txt"), table + "\n")
     print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")
 
 
@@ -383,8 +407,12 @@ def run(config: TrainConfig) -> dict[str, SchemeResult]:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     accelerator = make_accelerator(config)
-    os.makedirs(config.output_dir, exist_ok=True)
-    data = load_source_data(config, load_tokenizer(config.model))
+    if config.resume:  # every rank refuses alike, before anything is written
+        check_resume_config(config, os.path.join(config.output_dir, "config.yaml"))
+    accelerator.wait_for_everyone()
+    with accelerator.main_process_first():  # rank 0 fills download / dataset caches first
+        os.makedirs(config.output_dir, exist_ok=True)
+        data = load_source_data(config, load_tokenizer(config.model))
     if accelerator.is_main_process:
         _write_inputs(config, data, accelerator)
     results: dict[str, SchemeResult] = {}
@@ -408,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run(config)
+    try:
+        run(config)
+    except ResumeConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -89,3 +89,19 @@ def test_balanced_uniform_trains_with_uniform_lambda(tmp_path):
     assert result.scheme == "balanced_uniform"
     assert [row["lambda"] for row in result.log] == [{"shared": 0.5, "lists": 0.5}] * 2
     assert (tmp_path / "out" / "balanced_uniform" / "final" / "model.safetensors").is_file()
+
+
+def test_world_size_must_split_every_batch_evenly():
+    from applications.reward_models.training.distributed import rank_share
+
+    config = TrainConfig(pairs_per_source=2)
+    MultiTask().check_world_size(config, 3, 2)  # 6 pairs over 2 ranks
+    MultiTask().check_world_size(config, 3, 3)
+    More().check_world_size(config, 3, 2)  # 1 pair of every source per rank
+    with pytest.raises(ValueError, match="pairs_per_source=2 does not split evenly over 3"):
+        More().check_world_size(config, 3, 3)
+    with pytest.raises(ValueError, match="6 pairs do not split evenly over 4"):
+        Single().check_world_size(config, 3, 4)
+    assert rank_share(list("abcdef"), 1, 2) == ["b", "d", "f"]
+    with pytest.raises(ValueError, match="5 pairs does not split evenly over 2"):
+        rank_share(list("abcde"), 0, 2)
