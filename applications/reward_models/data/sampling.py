@@ -5,6 +5,10 @@ current epoch, then advances to the next epoch; ``len(sampler)`` is the number o
 epoch. The order of epoch ``e`` is a pure function of ``(seed, e)``, and ``state_dict()``
 records ``(epoch, position)``, so ``load_state_dict`` on a fresh sampler yields exactly the
 batches an uninterrupted run would have yielded next.
+
+Last batch of an epoch: kept short (default), skipped (``drop_last``) or completed with the
+epoch's first pairs (``fill_last``, the padding of ``torch.utils.data.DistributedSampler``), so
+that every batch is full and splits evenly across processes.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ class _EpochState:
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
 
+    @staticmethod
+    def _check_last(drop_last: bool, fill_last: bool) -> None:
+        if drop_last and fill_last:
+            raise ValueError("drop_last and fill_last exclude each other")
+
     def _rng(self, *keys: int) -> np.random.Generator:
         # SeedSequence needs non-negative entries; negative seeds are valid for users.
         return np.random.default_rng([self.seed % 2**63, self.epoch, *keys])
@@ -79,8 +88,9 @@ class BalancedBatchSampler(_EpochState):
     ``N`` = ``resample_to``, default the largest source size, so small sources are upsampled and
     a source of one pair works), and batch ``b`` holds pairs ``b·m … (b+1)·m − 1`` of every
     source, sources in the order of ``pairs_by_source``. ``len = ⌈N / m⌉``; with ``drop_last``
-    the short last batch (``N mod m`` pairs per source) is skipped. The paper uses K = 5
-    sources, m = 16, N = 40 000.
+    the short last batch (``N mod m`` pairs per source) is skipped, with ``fill_last`` it is
+    completed with each source's first pairs of the epoch (positions wrap around mod N), so every
+    batch holds exactly m pairs per source. The paper uses K = 5 sources, m = 16, N = 40 000.
 
     Args:
         pairs_by_source: ``{source: pairs}``; every list non-empty.
@@ -88,10 +98,11 @@ class BalancedBatchSampler(_EpochState):
         resample_to: N ≥ 1 or ``None``.
         seed: seed of the per-epoch resampling.
         drop_last: skip a final batch with fewer than m pairs per source.
+        fill_last: complete it instead (exclusive with ``drop_last``).
 
     Raises:
-        ValueError: no sources, an empty source, a non-positive size, or ``drop_last`` leaving
-            no batch (N < m).
+        ValueError: no sources, an empty source, a non-positive size, ``drop_last`` leaving
+            no batch (N < m), or both ``drop_last`` and ``fill_last``.
     """
 
     def __init__(
@@ -101,8 +112,10 @@ class BalancedBatchSampler(_EpochState):
         resample_to: int | None = None,
         seed: int = 0,
         drop_last: bool = False,
+        fill_last: bool = False,
     ) -> None:
         super().__init__(seed)
+        self._check_last(drop_last, fill_last)
         if not pairs_by_source:
             raise ValueError("BalancedBatchSampler needs at least one source")
         for name, pairs in pairs_by_source.items():
@@ -117,6 +130,7 @@ class BalancedBatchSampler(_EpochState):
         self.pairs_per_source = pairs_per_source
         self.resample_to = resample_to
         self.drop_last = drop_last
+        self.fill_last = fill_last
         self.samples_per_source = resample_to or max(len(p) for p in self._pairs)
         if len(self) == 0:
             raise ValueError(
@@ -141,13 +155,15 @@ class BalancedBatchSampler(_EpochState):
 
     def __iter__(self) -> Iterator[list[PreferencePair]]:
         indices = self._epoch_indices()
-        m = self.pairs_per_source
+        m, n = self.pairs_per_source, self.samples_per_source
         while self.position < len(self):
             b = self.position
+            end = (b + 1) * m if self.fill_last else min((b + 1) * m, n)
+            positions = np.arange(b * m, end) % n
             batch = [
                 pairs[j]
                 for pairs, idx in zip(self._pairs, indices, strict=True)
-                for j in idx[b * m : (b + 1) * m]
+                for j in idx[positions]
             ]
             self.position += 1
             yield batch
@@ -161,13 +177,15 @@ class UniformBatchSampler(_EpochState):
     MultiTask: the pool is the union of the sources; Single: one source.
 
     Each epoch is a fresh permutation of the pool cut into batches of ``batch_size``
-    (``len = ⌈n / batch_size⌉``, or ``⌊n / batch_size⌋`` with ``drop_last``). With
+    (``len = ⌈n / batch_size⌉``, or ``⌊n / batch_size⌋`` with ``drop_last``; with ``fill_last``
+    the short last batch is completed with the permutation's first pairs). With
     :meth:`from_sources` and ``resample_to=N``, every epoch first resamples each source to ``N``
     pairs exactly like :class:`BalancedBatchSampler` (same data mix as MORE), then shuffles the
     union.
 
     Raises:
-        ValueError: empty pool, ``batch_size < 1``, or ``drop_last`` leaving no batch.
+        ValueError: empty pool, ``batch_size < 1``, ``drop_last`` leaving no batch, or both
+            ``drop_last`` and ``fill_last``.
     """
 
     def __init__(
@@ -176,14 +194,17 @@ class UniformBatchSampler(_EpochState):
         batch_size: int = 80,
         seed: int = 0,
         drop_last: bool = False,
+        fill_last: bool = False,
     ) -> None:
         super().__init__(seed)
+        self._check_last(drop_last, fill_last)
         if len(pairs) == 0:
             raise ValueError("UniformBatchSampler needs at least one pair")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
         self.drop_last = drop_last
+        self.fill_last = fill_last
         self._groups: list[list[PreferencePair]] = [list(pairs)]
         self._resample_to: int | None = None
         self._check_nonempty()
@@ -196,6 +217,7 @@ class UniformBatchSampler(_EpochState):
         resample_to: int | None = None,
         seed: int = 0,
         drop_last: bool = False,
+        fill_last: bool = False,
     ) -> UniformBatchSampler:
         """MultiTask over several sources; ``resample_to`` = N resamples each source every epoch."""
         if not pairs_by_source:
@@ -206,7 +228,9 @@ class UniformBatchSampler(_EpochState):
         if resample_to is not None and resample_to < 1:
             raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
         union = [p for pairs in pairs_by_source.values() for p in pairs]
-        sampler = cls(union, batch_size=batch_size, seed=seed, drop_last=drop_last)
+        sampler = cls(
+            union, batch_size=batch_size, seed=seed, drop_last=drop_last, fill_last=fill_last
+        )
         sampler._groups = [list(p) for p in pairs_by_source.values()]
         sampler._resample_to = resample_to
         sampler._check_nonempty()
@@ -244,10 +268,13 @@ class UniformBatchSampler(_EpochState):
 
     def __iter__(self) -> Iterator[list[PreferencePair]]:
         pool = self._epoch_pool()
-        size = self.batch_size
+        size, n = self.batch_size, len(pool)
         while self.position < len(self):
             b = self.position
             self.position += 1
-            yield pool[b * size : (b + 1) * size]
+            if self.fill_last:
+                yield [pool[j % n] for j in range(b * size, (b + 1) * size)]
+            else:
+                yield pool[b * size : (b + 1) * size]
         self.epoch += 1
         self.position = 0

@@ -7,6 +7,9 @@ A checkpoint directory ``<run_dir>/checkpoint-<step>`` holds
 * ``trainer_state.pt``: step, optimizer, scheduler, sampler and weighting states, the log tail;
 * ``rng_state_<rank>.pt``: Python, NumPy and torch (CPU and accelerator) RNG states of each rank.
 
+Single files that a resumed run reads (``config.yaml``, a scheme's ``metrics.json``) are written
+with :func:`atomic_write_text`.
+
 A crash while writing leaves only ``*.tmp-*`` directories, which are ignored (and removed by the
 next save); a directory named ``checkpoint-<step>`` is always complete.
 """
@@ -23,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
+from torch import nn
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.pt"
@@ -81,6 +86,24 @@ def atomic_directory(final: str) -> Iterator[str]:
     _fsync_dir(parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsynced, then
+    renamed over ``path`` — a reader (or a resumed run) sees the old file or the whole new one."""
+    path = os.path.abspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    _fsync_dir(os.path.dirname(path))
 
 
 def checkpoint_dir(run_dir: str, step: int) -> str:
@@ -192,3 +215,20 @@ def load_trainer_state(path: str, rank: int = 0) -> dict[str, Any]:
     if os.path.isfile(rng_file):
         set_rng_state(torch.load(rng_file, map_location="cpu", weights_only=False))
     return state
+
+
+def load_model_weights(path: str, model: nn.Module) -> None:
+    """Load the ``*.safetensors`` of checkpoint ``path`` (one file or shards) into ``model``.
+
+    Raises:
+        ValueError: no weights in ``path``, or their keys do not match ``model``'s.
+    """
+    weights: dict[str, torch.Tensor] = {}
+    files = sorted(n for n in os.listdir(path) if n.endswith(".safetensors"))
+    if not files:
+        raise ValueError(f"{path}: no *.safetensors weights")
+    for name in files:
+        weights.update(load_file(os.path.join(path, name)))
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or missing:
+        raise ValueError(f"{path}: weights do not match the model: {missing or unexpected}")

@@ -1,19 +1,15 @@
-"""Train reward models with the Single, MultiTask or MORE scheme (``python -m ... .train``).
+"""Train reward models with a :mod:`scheme <.schemes>` (``python -m ... .train``).
 
 Per optimizer step, ``gradient_accumulation_steps`` micro-batches of K × m preference pairs
 (K sources, m = ``pairs_per_source``) go through the model, chosen and rejected in ONE forward
-pass. With Δ_j = r(x_j, y_w) − r(x_j, y_l) the Bradley–Terry loss of source i is
-L_i = mean_{j ∈ i} −log σ(Δ_j), and the training loss is
+pass; the scheme turns the per-source Bradley–Terry losses L_i = mean_{j ∈ i} −log σ(Δ_j) into
+the loss (MultiTask/Single: the mean over pairs; MORE: Σ_i λ_i L_i with the min-norm λ, averaged
+over ranks under DDP so λ is identical on every rank).
 
-* ``single``: L_s of one source (batches of K × m pairs of that source);
-* ``multitask``: the mean of −log σ(Δ_j) over a uniformly shuffled batch of the union;
-* ``more``: Σ_i λ_i L_i over per-source balanced batches, λ = argmin_{λ∈Δ} ‖Σ_i λ_i g_i/s_i‖²
-  with g_i = ∂L_i/∂θ_S on the subspace S (default the reward head, as in MORE — Zeng et al.,
-  2023) and s_i the normalizer's scale (default ‖g_i‖), computed by
-  :class:`mooptim.weighting.MinNormWeighting` (gradients averaged over ranks under DDP, so λ is
-  identical on every rank).
-
-Run with ``accelerate launch -m applications.reward_models.train ...`` for several GPUs.
+:class:`RewardModelTrainer` runs one scheme (TRL's convention: a dataclass config and a trainer
+class per job); :func:`run` trains every scheme of a :class:`~.config.TrainConfig` on the same
+data and writes the comparison table. Run with ``torchrun --nproc_per_node N -m
+applications.reward_models.train ...`` or ``accelerate launch`` for several processes.
 """
 
 from __future__ import annotations
@@ -27,28 +23,60 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import set_seed
 from torch import nn
+from tqdm.auto import tqdm
+from transformers import get_scheduler
+from transformers.utils import logging as hf_logging
 
+from applications.reward_models.data.collate import PairCollator
 from applications.reward_models.data.splits import SourceData, load_source_data
+from applications.reward_models.evaluation.report import comparison_table
+from applications.reward_models.evaluation.schema import (
+    metrics_document,
+    read_metrics,
+    write_metrics,
+)
+from applications.reward_models.evaluation.scorer import evaluate_model
 from applications.reward_models.modeling.reward_model import (
     freeze_below,
     load_reward_model,
     load_tokenizer,
     pair_rewards,
-    reward_head,
-    transformer_blocks,
 )
 from applications.reward_models.training.checkpoint import (
+    atomic_directory,
+    atomic_write_text,
+    checkpoint_dir,
     latest_checkpoint,
+    load_model_weights,
     load_trainer_state,
     remove_stale,
     save_checkpoint,
 )
-from applications.reward_models.training.config import TrainConfig, parse_args, save_config
+from applications.reward_models.training.config import TrainConfig, parse_args
+from applications.reward_models.training.distributed import make_accelerator, rank_share
+from applications.reward_models.training.resume import (
+    ResumeConfigError,
+    check_resume_config,
+    write_config,
+)
+from applications.reward_models.training.schemes import Scheme, resolve_scheme
+from applications.reward_models.training.step_log import RunLog, StepStats
+
+__all__ = [
+    "RewardModelTrainer",
+    "SchemeResult",
+    "build_model",
+    "main",
+    "make_optimizer",
+    "run",
+    "train_scheme",
+]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SchemeResult:
     """What one scheme's run produced."""
 
@@ -59,86 +87,27 @@ class SchemeResult:
     seconds: float
 
 
-# -- pieces -----------------------------------------------------------------------------------
-
-
-def make_accelerator(config: TrainConfig) -> Any:
-    """An ``Accelerator``; multi-process runs on a machine without CUDA use gloo on the CPU.
-
-    accelerate only takes the multi-CPU path when asked for the CPU (``accelerate launch --cpu``
-    sets ``ACCELERATE_USE_CPU``); a ``torchrun`` / spawned launch without CUDA would otherwise
-    silently train each rank alone.
-    """
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    state = AcceleratorState._shared_state
-    if (
-        state
-        and str(state.get("_mixed_precision", config.mixed_precision)) != config.mixed_precision
-    ):
-        # accelerate keeps one process-wide state; a later run in the same process (tests,
-        # reproduce scripts) with another precision would otherwise be refused.
-        AcceleratorState._reset_state()
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    cpu = world > 1 and not torch.cuda.is_available()
-    extra = {"cpu": True} if cpu else {}
-    return Accelerator(
-        mixed_precision=config.mixed_precision,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        **extra,
+def build_model(config: TrainConfig) -> tuple[nn.Module, Any]:
+    """The reward model (frozen below ``trainable_blocks``, in train mode) and its tokenizer."""
+    model, tokenizer = load_reward_model(
+        config.model,
+        config.pooling,
+        dropout=config.dropout,
+        trust_remote_code=config.trust_remote_code,
     )
-
-
-def make_sampler(config: TrainConfig, scheme: str, train: dict[str, list]) -> Any:
-    """The scheme's batch sampler (every scheme sees K × m pairs per micro-batch)."""
-    from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
-
-    k, m = len(train), config.pairs_per_source
-    if scheme == "more":
-        return BalancedBatchSampler(train, m, resample_to=config.resample_to, seed=config.seed)
-    if scheme == "multitask":
-        return UniformBatchSampler.from_sources(
-            train, batch_size=k * m, resample_to=config.resample_to, seed=config.seed
-        )
-    name = config.single_source or next(iter(train))
-    if name not in train:
-        raise ValueError(f"single_source {name!r} is not one of {list(train)}")
-    return UniformBatchSampler(train[name], batch_size=k * m, seed=config.seed)
-
-
-def make_weighting(config: TrainConfig, model: nn.Module, num_sources: int) -> Any:
-    """MORE's :class:`~mooptim.weighting.MinNormWeighting` on the configured subspace."""
-    from mooptim.gradients import GramAccumulation, SubspaceAutograd
-    from mooptim.normalizers import normalizer_from_name
-    from mooptim.solver import MinNormSolver
-    from mooptim.subspace import Subspace
-    from mooptim.weighting import MinNormWeighting
-
-    more = config.more
-    if more.subspace == "head":
-        subspace = Subspace.from_module(reward_head(model))
-    elif more.subspace == "last_blocks":
-        blocks = transformer_blocks(model)
-        head = reward_head(model)
-        block_sub = Subspace.last_blocks(model, blocks, more.last_n_blocks, skip_frozen=True)
-        subspace = Subspace(
-            list(block_sub.params) + list(head.parameters()),
-            list(block_sub.names or ()) + [f"head.{n}" for n, _ in head.named_parameters()],
-        )
-    else:
-        subspace = Subspace.all(model)
-    strategy = SubspaceAutograd() if more.strategy == "autograd" else GramAccumulation()
-    normalizer = None if more.normalizer == "none" else normalizer_from_name(more.normalizer)
-    return MinNormWeighting(
-        subspace,
-        solver=MinNormSolver(more.solver),
-        normalizer=normalizer,
-        ema_alpha=more.ema_alpha,
-        strategy=strategy,
-        scale_by_num_objectives=more.scale_by_num_objectives,
-        num_objectives=num_sources,
-    )
+    if config.trainable_blocks is not None:
+        freeze_below(model, config.trainable_blocks)
+    if config.gradient_checkpointing:
+        enable = getattr(model, "activation_checkpointing_enable", None)  # transformers >= 5.x
+        if enable is not None:
+            enable()
+        else:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
+        model.config.use_cache = False
+    model.train()
+    return model, tokenizer
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -157,306 +126,322 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     )
 
 
-def source_losses(
-    margins: torch.Tensor, source_ids: list[str], names: list[str]
-) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
-    """Per-source Bradley–Terry losses mean −log σ(Δ) and accuracies (``None`` if absent)."""
-    index = {n: i for i, n in enumerate(names)}
-    ids = torch.tensor([index[s] for s in source_ids], device=margins.device)
-    nll = -F.logsigmoid(margins)
-    correct = (margins > 0).to(margins.dtype) + 0.5 * (margins == 0).to(margins.dtype)
-    losses: list[torch.Tensor | None] = []
-    accs: list[torch.Tensor | None] = []
-    for i in range(len(names)):
-        mask = ids == i
-        if not source_ids.count(names[i]):
-            losses.append(None)
-            accs.append(None)
-            continue
-        losses.append(nll[mask].mean())
-        accs.append(correct[mask].mean().detach())
-    return losses, accs
+class RewardModelTrainer:
+    """Trains (or resumes) one scheme of ``config`` on ``data`` and evaluates it.
 
+    Outputs go to ``<output_dir>/<scheme>``: ``checkpoint-<step>`` every ``save_steps``,
+    ``log.jsonl``, ``final/`` (model + tokenizer) and ``metrics.json`` (per-source test metrics).
+    ``train()`` runs everything; the pieces are public for callers that drive the loop.
 
-# -- one scheme -------------------------------------------------------------------------------
+    Args:
+        config: the run's settings.
+        scheme: a :class:`~.schemes.Scheme` or its name.
+        data: the sources' train/test pairs (:func:`~..data.splits.load_source_data`).
+        accelerator: shared across schemes of one process (default: a new one).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        scheme: Scheme | str,
+        data: SourceData,
+        *,
+        accelerator: Accelerator | None = None,
+    ) -> None:
+        self.config = config
+        self.scheme = resolve_scheme(scheme)
+        self.data = data
+        self.names = list(data.names)
+        self.accelerator = make_accelerator(config) if accelerator is None else accelerator
+        self.run_dir = os.path.join(config.output_dir, self.scheme.name)
+        self.global_step = 0
+        self.run_log: RunLog | None = None
+
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process writes the run's files."""
+        return self.accelerator.is_main_process
+
+    def setup(self) -> None:
+        """Seed, build model / sampler / weighting / optimizer / scheduler, resume, open the log."""
+        config, acc = self.config, self.accelerator
+        self.scheme.check_world_size(config, len(self.names), acc.num_processes)
+        os.makedirs(self.run_dir, exist_ok=True)
+        set_seed(config.seed)
+        model, self.tokenizer = build_model(config)
+        self.sampler = self.scheme.sampler(config, self.data.train)
+        self.weighting = self.scheme.weighting(config, model, len(self.names))
+        optimizer = make_optimizer(config, model)
+        self.scheduler = get_scheduler(
+            config.lr_scheduler_type,
+            optimizer,
+            num_warmup_steps=math.ceil(config.warmup_ratio * config.max_steps),
+            num_training_steps=config.max_steps,
+        )
+        # The scheduler is stepped by hand once per optimizer step: accelerate's wrapper would
+        # step it once per process, which assumes a sharded dataloader (we shard batches ourselves).
+        self.model, self.optimizer = acc.prepare(model, optimizer)
+        self.collator = PairCollator(self.tokenizer, config.max_length)
+        rows = self.resume() if config.resume else []
+        self.run_log = RunLog(
+            self.run_dir, rows, rank=acc.process_index, tensorboard=config.tensorboard
+        )
+        self._stream = self._batches()
+
+    def _batches(self):
+        while True:
+            yield from self.sampler
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything besides the weights and RNG that resuming needs (``trainer_state.pt``).
+
+        ``scaler`` is the fp16 ``GradScaler``'s state (loss scale, growth tracker) when accelerate
+        uses one, else ``None``.
+        """
+        scaler = self.accelerator.scaler
+        return {
+            "step": self.global_step,
+            "scheme": self.scheme.name,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "weighting": self.weighting.state_dict() if self.weighting is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "log": self.run_log.rows if self.run_log is not None else [],
+        }
+
+    def resume(self) -> list[dict[str, Any]]:
+        """Restore the latest checkpoint of ``run_dir`` (if any); returns its log rows."""
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            return []
+        state = load_trainer_state(path, self.accelerator.process_index)
+        load_model_weights(path, self.accelerator.unwrap_model(self.model))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        if self.weighting is not None:
+            self.weighting.load_state_dict(state["weighting"])
+        scaler = self.accelerator.scaler
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
+        self.global_step = state["step"]
+        self.accelerator.print(f"[{self.scheme.name}] resumed from {path} at step {state['step']}")
+        return state["log"]
+
+    def step(self) -> StepStats:
+        """One optimizer step over ``gradient_accumulation_steps`` micro-batches."""
+        acc, config = self.accelerator, self.config
+        stats = StepStats(len(self.names), acc.device)
+        for _micro in range(config.gradient_accumulation_steps):
+            pairs = rank_share(next(self._stream), acc.process_index, acc.num_processes)
+            batch = self.collator(pairs)
+            inputs = {
+                "input_ids": batch["input_ids"].to(acc.device),
+                "attention_mask": batch["attention_mask"].to(acc.device),
+            }
+            with acc.accumulate(self.model):
+                r_c, r_r = pair_rewards(self.model, inputs)
+                out = self.scheme.loss(r_c - r_r, batch["source_ids"], self.names, self.weighting)
+                acc.backward(out.loss)
+                if acc.sync_gradients and config.max_grad_norm > 0:
+                    acc.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            stats.add(out)
+        self.scheduler.step()
+        self.global_step += 1
+        return stats
+
+    def log(self, stats: StepStats) -> dict[str, Any]:
+        """Append the current step's row (one host sync) to the log; returns it."""
+        row = stats.row(
+            self.global_step,
+            self.scheduler.get_last_lr()[0],
+            self.names,
+            self.config.gradient_accumulation_steps,
+        )
+        self.run_log.append(row)
+        return row
+
+    def save(self, path: str) -> None:
+        """Write an atomic checkpoint to ``path`` (collective: every rank calls it)."""
+        acc = self.accelerator
+
+        def write_model(directory: str) -> None:
+            acc.unwrap_model(self.model).save_pretrained(directory, safe_serialization=True)
+            self.tokenizer.save_pretrained(directory)
+
+        save_checkpoint(
+            path,
+            write_model=write_model,
+            trainer_state=self.state_dict(),
+            rank=acc.process_index,
+            world_size=acc.num_processes,
+            barrier=acc.wait_for_everyone,
+        )
+
+    def save_final(self) -> str:
+        """Write ``final/`` (model + tokenizer, atomically) from the main process; returns it."""
+        final_dir = os.path.join(self.run_dir, "final")
+        if self.is_main_process:
+            with atomic_directory(final_dir) as tmp:
+                self.accelerator.unwrap_model(self.model).save_pretrained(
+                    tmp, safe_serialization=True
+                )
+                self.tokenizer.save_pretrained(tmp)
+        return final_dir
+
+    def evaluate(self) -> dict[str, Any]:
+        """The current model's ``metrics.json`` entry on the test pairs (main process; ``{}``
+        elsewhere), computed by the one evaluator (:func:`evaluation.scorer.evaluate_model`)."""
+        if not self.is_main_process:
+            return {}
+        return evaluate_model(
+            self.accelerator.unwrap_model(self.model),
+            self.tokenizer,
+            self.data.test,
+            max_length=self.config.max_length,
+            batch_size=self.config.eval_batch_size,
+        ).entry
+
+    def _after_step(self, stats: StepStats, bar: Any) -> None:
+        config, step = self.config, self.global_step
+        if step % config.logging_steps == 0 or step == config.max_steps:
+            row = self.log(stats)
+            bar.set_postfix(loss=f"{row['loss']:.3f}")
+        if config.save_steps and step % config.save_steps == 0 and step < config.max_steps:
+            self.save(checkpoint_dir(self.run_dir, step))
+            if self.is_main_process:
+                remove_stale(self.run_dir, config.save_total_limit)
+
+    def train(self, *, stop_after: int | None = None) -> SchemeResult:
+        """Set up, train to ``max_steps``, save ``final/``, evaluate and write ``metrics.json``.
+
+        Args:
+            stop_after: stop after this many optimizer steps without finishing (tests of resume:
+                the checkpoint written at that step is what a crash would leave).
+        """
+        start = time.perf_counter()
+        self.setup()
+        bar = tqdm(
+            total=self.config.max_steps,
+            initial=self.global_step,
+            desc=self.scheme.name,
+            disable=not (self.config.progress_bar and self.accelerator.is_local_main_process),
+            dynamic_ncols=True,
+        )
+        try:
+            while self.global_step < self.config.max_steps:
+                stats = self.step()
+                bar.update(1)
+                self._after_step(stats, bar)
+                if stop_after is not None and self.global_step >= stop_after:
+                    return self._result({}, start)
+        finally:
+            bar.close()
+            self.run_log.close()
+        self.save_final()
+        metrics = self.evaluate()
+        if self.is_main_process:
+            self._write_metrics(metrics, time.perf_counter() - start)
+        self.accelerator.wait_for_everyone()
+        return self._result(metrics, start)
+
+    def _write_metrics(self, metrics: dict[str, Any], seconds: float) -> None:
+        # Written atomically: its presence marks the scheme finished for a resumed run.
+        metrics.update(path=os.path.join(self.run_dir, "final"), seconds=seconds)
+        settings = {
+            **_settings(self.config, self.data),
+            "num_processes": self.accelerator.num_processes,
+        }
+        document = metrics_document({self.scheme.name: metrics}, settings=settings)
+        write_metrics(os.path.join(self.run_dir, "metrics.json"), document)
+
+    def _result(self, metrics: dict[str, Any], start: float) -> SchemeResult:
+        rows = list(self.run_log.rows)
+        seconds = time.perf_counter() - start
+        return SchemeResult(self.scheme.name, self.run_dir, metrics, rows, seconds)
 
 
 def train_scheme(
     config: TrainConfig,
-    scheme: str,
+    scheme: Scheme | str,
     data: SourceData,
     *,
-    accelerator: Any = None,
+    accelerator: Accelerator | None = None,
     stop_after: int | None = None,
 ) -> SchemeResult:
-    """Train (or resume) one scheme and evaluate it on every source's test pairs.
+    """Train (or resume) one scheme and evaluate it: ``RewardModelTrainer(...).train()``."""
+    trainer = RewardModelTrainer(config, scheme, data, accelerator=accelerator)
+    return trainer.train(stop_after=stop_after)
 
-    Args:
-        stop_after: stop after this many optimizer steps without finishing (tests of resume:
-            the checkpoint written at that step is what a crash would leave).
 
-    Returns:
-        The per-source test metrics and the step log.
-    """
-    from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
-    from transformers import get_scheduler
+# -- the whole run ----------------------------------------------------------------------------
 
-    from applications.reward_models.data.collate import PairCollator
 
-    start = time.perf_counter()
-    if accelerator is None:
-        accelerator = make_accelerator(config)
-    rank, world = accelerator.process_index, accelerator.num_processes
-    run_dir = os.path.join(config.output_dir, scheme)
-    os.makedirs(run_dir, exist_ok=True)
-    names = data.names
+def _finished(config: TrainConfig, scheme: Scheme) -> SchemeResult | None:
+    """A resumed run's already finished scheme (its ``metrics.json``), else ``None``."""
+    done = os.path.join(config.output_dir, scheme.name, "metrics.json")
+    if not (config.resume and os.path.isfile(done)):
+        return None
+    metrics = read_metrics(done)["models"][scheme.name]
+    return SchemeResult(scheme.name, os.path.dirname(done), metrics, [], 0.0)
 
-    set_seed(config.seed)
-    model, tokenizer = load_reward_model(config.model, config.pooling, dropout=config.dropout)
-    if config.trainable_blocks is not None:
-        freeze_below(model, config.trainable_blocks)
-    if config.gradient_checkpointing:
-        enable = getattr(model, "activation_checkpointing_enable", None)  # transformers >= 5.x
-        if enable is not None:
-            enable()
-        else:
-            model.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False}
-            )
-        model.config.use_cache = False
-    model.train()
-    sampler = make_sampler(config, scheme, data.train)
-    weighting = make_weighting(config, model, len(names)) if scheme == "more" else None
-    optimizer = make_optimizer(config, model)
-    scheduler = get_scheduler(
-        config.lr_scheduler_type,
-        optimizer,
-        num_warmup_steps=math.ceil(config.warmup_ratio * config.max_steps),
-        num_training_steps=config.max_steps,
+
+def _write_inputs(config: TrainConfig, data: SourceData, accelerator: Accelerator) -> None:
+    path = os.path.join(config.output_dir, "config.yaml")
+    if not (config.resume and os.path.isfile(path)):  # a resumed run keeps the original
+        write_config(config, path)
+    atomic_write_text(
+        os.path.join(config.output_dir, "drops.json"), json.dumps(data.drops.to_dict(), indent=2)
     )
-    # The scheduler is stepped by hand once per optimizer step: accelerate's wrapper would step it
-    # once per process, which assumes a sharded dataloader (we shard batches ourselves).
-    model, optimizer = accelerator.prepare(model, optimizer)
-    collator = PairCollator(tokenizer, config.max_length)
+    sizes = ", ".join(f"{n}={len(p)}" for n, p in data.train.items())
+    accelerator.print(f"train pairs: {sizes}; {data.drops.summary()}")
 
-    step = 0
-    log: list[dict[str, Any]] = []
-    log_path = os.path.join(run_dir, "log.jsonl")
-    resume_from = latest_checkpoint(run_dir) if config.resume else None
-    if resume_from is not None:
-        state = load_trainer_state(resume_from, rank)
-        from safetensors.torch import load_file
 
-        weights: dict[str, torch.Tensor] = {}
-        for name in sorted(os.listdir(resume_from)):  # one file, or shards of a large model
-            if name.endswith(".safetensors"):
-                weights.update(load_file(os.path.join(resume_from, name)))
-        missing, unexpected = accelerator.unwrap_model(model).load_state_dict(weights, strict=False)
-        if unexpected or missing:
-            raise ValueError(
-                f"{resume_from}: weights do not match the model: {missing or unexpected}"
-            )
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        sampler.load_state_dict(state["sampler"])
-        if weighting is not None:
-            weighting.load_state_dict(state["weighting"])
-        step = state["step"]
-        log = state["log"]
-        accelerator.print(f"[{scheme}] resumed from {resume_from} at step {step}")
-    if accelerator.is_main_process:
-        with open(log_path, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(row) + "\n" for row in log)
-    writer = None
-    if config.tensorboard and accelerator.is_main_process:
-        from torch.utils.tensorboard import SummaryWriter
+def _settings(config: TrainConfig, data: SourceData) -> dict[str, Any]:
+    """What ``metrics.json`` records of how the pairs were split and scored."""
+    return {"split": data.rule, "seed": config.seed, "max_length": config.max_length}
 
-        writer = SummaryWriter(os.path.join(run_dir, "tensorboard"))
 
-    def batches():
-        while True:
-            yield from sampler
-
-    stream = batches()
-    bar = tqdm(
-        total=config.max_steps,
-        initial=step,
-        desc=scheme,
-        disable=not (config.progress_bar and accelerator.is_local_main_process),
-        dynamic_ncols=True,
+def _write_summary(config: TrainConfig, data: SourceData, results: dict[str, SchemeResult]) -> None:
+    table = comparison_table({s: r.metrics for s, r in results.items()})
+    entries = {s: {**r.metrics, "run_dir": r.run_dir} for s, r in results.items()}
+    document = metrics_document(
+        entries, settings=_settings(config, data), drops=data.drops.to_dict()
     )
-    unwrapped = accelerator.unwrap_model(model)
-
-    def save(path: str) -> None:
-        def write_model(directory: str) -> None:
-            accelerator.unwrap_model(model).save_pretrained(directory, safe_serialization=True)
-            tokenizer.save_pretrained(directory)
-
-        trainer_state = {
-            "step": step,
-            "scheme": scheme,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "sampler": sampler.state_dict(),
-            "weighting": weighting.state_dict() if weighting is not None else None,
-            "log": log,
-        }
-        save_checkpoint(
-            path,
-            write_model=write_model,
-            trainer_state=trainer_state,
-            rank=rank,
-            world_size=world,
-            barrier=accelerator.wait_for_everyone,
-        )
-
-    while step < config.max_steps:
-        # Running sums stay on the device; they are read (one host sync) only at logging steps.
-        device = accelerator.device
-        sums = torch.zeros(2, len(names), dtype=torch.float64, device=device)
-        counts = [0] * len(names)
-        lam_sum = torch.zeros(len(names), dtype=torch.float64, device=device)
-        total_loss = torch.zeros((), dtype=torch.float64, device=device)
-        for _micro in range(config.gradient_accumulation_steps):
-            pairs = next(stream)[rank::world]
-            batch = collator(pairs)
-            ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-            with accelerator.accumulate(model):
-                r_c, r_r = pair_rewards(model, {"input_ids": ids, "attention_mask": mask})
-                losses, accs = source_losses(r_c - r_r, batch["source_ids"], names)
-                if weighting is not None:
-                    out = weighting.combine(losses)
-                    loss = out.loss
-                    lam_sum += out.weights.detach().to(lam_sum)
-                else:
-                    loss = -F.logsigmoid(r_c - r_r).mean()
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and config.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            total_loss += loss.detach().to(total_loss)
-            for i, (li, ai) in enumerate(zip(losses, accs, strict=True)):
-                if li is not None:
-                    sums[0, i] += li.detach().to(sums)
-                    sums[1, i] += ai.to(sums)
-                    counts[i] += 1
-        scheduler.step()
-        step += 1
-        bar.update(1)
-        if step % config.logging_steps == 0 or step == config.max_steps:
-            per = (sums / torch.tensor(counts, device=device).clamp_min(1)).tolist()
-            row: dict[str, Any] = {
-                "step": step,
-                "loss": total_loss.item() / config.gradient_accumulation_steps,
-                "lr": scheduler.get_last_lr()[0],
-                "loss_by_source": {
-                    n: (per[0][i] if counts[i] else None) for i, n in enumerate(names)
-                },
-                "accuracy_by_source": {
-                    n: (per[1][i] if counts[i] else None) for i, n in enumerate(names)
-                },
-            }
-            if weighting is not None:
-                lam = (lam_sum / config.gradient_accumulation_steps).tolist()
-                row["lambda"] = {n: lam[i] for i, n in enumerate(names)}
-            log.append(row)
-            bar.set_postfix(loss=f"{row['loss']:.3f}")
-            if accelerator.is_main_process:
-                with open(log_path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(row) + "\n")
-                if writer is not None:
-                    writer.add_scalar("train/loss", row["loss"], step)
-                    writer.add_scalar("train/lr", row["lr"], step)
-                    for key in ("loss_by_source", "accuracy_by_source", "lambda"):
-                        for n, v in row.get(key, {}).items():
-                            if v is not None:
-                                writer.add_scalar(f"{key}/{n}", v, step)
-        if config.save_steps and step % config.save_steps == 0 and step < config.max_steps:
-            from applications.reward_models.training.checkpoint import checkpoint_dir
-
-            save(checkpoint_dir(run_dir, step))
-            if accelerator.is_main_process:
-                remove_stale(run_dir, config.save_total_limit)
-        if stop_after is not None and step >= stop_after:
-            bar.close()
-            return SchemeResult(scheme, run_dir, {}, log, time.perf_counter() - start)
-    bar.close()
-    if writer is not None:
-        writer.close()
-
-    final_dir = os.path.join(run_dir, "final")
-    if accelerator.is_main_process:
-        from applications.reward_models.training.checkpoint import atomic_directory
-
-        with atomic_directory(final_dir) as tmp:
-            unwrapped.save_pretrained(tmp, safe_serialization=True)
-            tokenizer.save_pretrained(tmp)
-    metrics: dict[str, Any] = {}
-    if accelerator.is_main_process:
-        from applications.reward_models.evaluation.schema import metrics_document, write_metrics
-        from applications.reward_models.evaluation.scorer import evaluate_model
-
-        result = evaluate_model(
-            unwrapped,
-            tokenizer,
-            data.test,
-            max_length=config.max_length,
-            batch_size=config.eval_batch_size,
-        )
-        metrics = result.entry
-        metrics.update(path=final_dir, seconds=time.perf_counter() - start)
-        settings = {"split": data.rule, "seed": config.seed, "max_length": config.max_length}
-        doc = metrics_document({scheme: metrics}, settings=settings)
-        write_metrics(os.path.join(run_dir, "metrics.json"), doc)
-    accelerator.wait_for_everyone()
-    return SchemeResult(scheme, run_dir, metrics, log, time.perf_counter() - start)
-
-
-# -- CLI --------------------------------------------------------------------------------------
+    write_metrics(os.path.join(config.output_dir, "metrics.json"), document)
+    atomic_write_text(os.path.join(config.output_dir, "table.txt"), table + "\n")
+    print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")
 
 
 def run(config: TrainConfig) -> dict[str, SchemeResult]:
     """Load the data once, train every scheme of ``config`` on it, write the outputs."""
-    from transformers.utils import logging as hf_logging
-
-    from applications.reward_models.evaluation.report import comparison_table
-    from applications.reward_models.evaluation.schema import (
-        metrics_document,
-        read_metrics,
-        write_metrics,
-    )
-
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     accelerator = make_accelerator(config)
-    os.makedirs(config.output_dir, exist_ok=True)
-    data = load_source_data(config, load_tokenizer(config.model))
+    if config.resume:  # every rank refuses alike, before anything is written
+        check_resume_config(config, os.path.join(config.output_dir, "config.yaml"))
+    accelerator.wait_for_everyone()
+    with accelerator.main_process_first():  # rank 0 fills download / dataset caches first
+        os.makedirs(config.output_dir, exist_ok=True)
+        data = load_source_data(
+            config, load_tokenizer(config.model, trust_remote_code=config.trust_remote_code)
+        )
     if accelerator.is_main_process:
-        save_config(config, os.path.join(config.output_dir, "config.yaml"))
-        with open(os.path.join(config.output_dir, "drops.json"), "w", encoding="utf-8") as f:
-            json.dump(data.drops.to_dict(), f, indent=2)
-        sizes = ", ".join(f"{n}={len(p)}" for n, p in data.train.items())
-        accelerator.print(f"train pairs: {sizes}; {data.drops.summary()}")
+        _write_inputs(config, data, accelerator)
     results: dict[str, SchemeResult] = {}
-    for scheme in config.schemes():
-        done = os.path.join(config.output_dir, scheme, "metrics.json")
-        if config.resume and os.path.isfile(done):
-            metrics = read_metrics(done)["models"][scheme]
-            results[scheme] = SchemeResult(scheme, os.path.dirname(done), metrics, [], 0.0)
-            accelerator.print(f"[{scheme}] already finished; reusing {done}")
-            continue
-        results[scheme] = train_scheme(config, scheme, data, accelerator=accelerator)
+    for scheme in (resolve_scheme(name) for name in config.schemes()):
+        finished = _finished(config, scheme)
+        if finished is not None:
+            done = os.path.join(finished.run_dir, "metrics.json")
+            accelerator.print(f"[{scheme.name}] already finished; reusing {done}")
+        else:
+            finished = train_scheme(config, scheme, data, accelerator=accelerator)
+        results[scheme.name] = finished
     if accelerator.is_main_process:
-        table = comparison_table({s: r.metrics for s, r in results.items()})
-        entries = {s: {**r.metrics, "run_dir": r.run_dir} for s, r in results.items()}
-        settings = {"split": data.rule, "seed": config.seed, "max_length": config.max_length}
-        doc = metrics_document(entries, settings=settings, drops=data.drops.to_dict())
-        write_metrics(os.path.join(config.output_dir, "metrics.json"), doc)
-        with open(os.path.join(config.output_dir, "table.txt"), "w", encoding="utf-8") as f:
-            f.write(table + "\n")
-        print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")
+        _write_summary(config, data, results)
     return results
 
 
@@ -467,7 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run(config)
+    try:
+        run(config)
+    except ResumeConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -168,3 +168,45 @@ def test_balanced_resume_property(sizes, m, resample_to, stop, drop_last) -> Non
     for batch in reference:
         per_source = collections.Counter(p.source for p in batch)
         assert set(per_source) == set(data) and len(set(per_source.values())) == 1
+
+
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(0, 2**16),
+)
+def test_fill_last_gives_full_batches_that_split_evenly(sizes, m, world, seed) -> None:
+    # every batch of every epoch is full (m pairs per source, K·m pairs), so W ranks dividing
+    # the batch each get an equal, non-empty share; the filled tail repeats the epoch's start
+    by_source = {f"s{i}": _pairs(f"s{i}", n) for i, n in enumerate(sizes)}
+    balanced = BalancedBatchSampler(by_source, pairs_per_source=m, seed=seed, fill_last=True)
+    uniform = UniformBatchSampler.from_sources(
+        by_source, batch_size=len(sizes) * m, seed=seed, fill_last=True
+    )
+    for sampler in (balanced, uniform):
+        for _epoch in range(2):
+            batches = list(sampler)
+            assert len(batches) == len(sampler)
+            assert all(len(b) == len(sizes) * m for b in batches)
+            if sampler is uniform:  # the filled tail repeats pairs of the epoch's start
+                flat = [p for b in batches for p in b]
+                assert {id(p) for p in flat} == {id(p) for p in flat[: sampler.epoch_size]}
+            if (len(sizes) * m) % world == 0:
+                shares = [[b[r::world] for b in batches] for r in range(world)]
+                assert {len(s) for rank in shares for s in rank} == {len(sizes) * m // world}
+    for batch in BalancedBatchSampler(by_source, m, seed=seed, fill_last=True):
+        counts = collections.Counter(p.source for p in batch)
+        assert set(counts.values()) == {m}
+
+
+def test_fill_last_wraps_to_the_epoch_start() -> None:
+    sampler = UniformBatchSampler(_pairs("a", 5), batch_size=4, seed=0, fill_last=True)
+    first, last = list(sampler)
+    assert last[1:] == first[:3]
+    balanced = BalancedBatchSampler(_by_source(a=3, b=1), pairs_per_source=2, fill_last=True)
+    one, two = list(balanced)
+    assert two[1] == one[0]  # source a: positions 2, then 0 again
+    assert [p.prompt for p in two[2:]] == ["p0", "p0"]  # b (1 pair) repeats
+    with pytest.raises(ValueError, match="exclude each other"):
+        UniformBatchSampler(_pairs("a", 5), batch_size=4, drop_last=True, fill_last=True)

@@ -1,10 +1,13 @@
-"""Training loop: smoke per scheme, exact resume, λ identical across DDP ranks, CLI outputs."""
+"""Training loop: smoke per scheme, exact resume, CLI outputs, options (multi-process runs:
+test_training_processes.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +17,10 @@ from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
 from applications.reward_models.training.config import SourceConfig, TrainConfig
-from applications.reward_models.training.trainer import main, source_losses, train_scheme
+from applications.reward_models.training.schemes import source_losses
+from applications.reward_models.training.trainer import main, train_scheme
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -98,44 +104,6 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_model, scheme):
     assert [json.loads(x) for x in log_lines] == reference.log
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, world: int, port: int, model: str, out: str) -> None:
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(world),
-        OMP_NUM_THREADS="1",
-    )
-    torch.set_num_threads(1)
-    config = _config(
-        model, out, scheme="more", max_steps=3, pairs_per_source=2, test_pairs_per_source=2
-    )
-    result = train_scheme(config, "more", _data(config))
-    with open(os.path.join(out, f"log_rank{rank}.json"), "w") as f:
-        json.dump(result.log, f)
-    torch.distributed.destroy_process_group()
-
-
-@pytest.mark.distributed
-def test_more_lambda_identical_on_two_ddp_ranks(tmp_path, tiny_model):
-    import torch.multiprocessing as mp
-
-    mp.spawn(_ddp_worker, args=(2, _free_port(), tiny_model, str(tmp_path)), nprocs=2, join=True)
-    logs = [json.loads((tmp_path / f"log_rank{r}.json").read_text()) for r in range(2)]
-    lambdas = [[row["lambda"] for row in log] for log in logs]
-    assert len(lambdas[0]) == 3
-    assert lambdas[0] == lambdas[1]  # bit-identical floats
-    # the ranks saw different pairs, so their local losses differ
-    assert [r["loss"] for r in logs[0]] != [r["loss"] for r in logs[1]]
-
-
 def test_cli_writes_everything(tmp_path, tiny_model, capsys):
     argv = [
         "--model", tiny_model, "--output_dir", str(tmp_path), "--sources", "shared,lists",
@@ -157,7 +125,6 @@ def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model)
     from applications.reward_models.training.config import MoreConfig
 
     variants = [
-        {"mixed_precision": "bf16"},
         {
             "gradient_checkpointing": True,
             "gradient_accumulation_steps": 2,
@@ -171,3 +138,33 @@ def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model)
         result = train_scheme(config, "more", _data(config))
         lam = list(result.log[-1]["lambda"].values())
         assert abs(sum(lam) - 1) < 1e-6 and min(lam) >= 0
+
+
+def test_bf16_run_in_its_own_process(tmp_path, tiny_model):
+    # accelerate keeps one precision per process, so bf16 runs as its own CLI process
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    argv = [
+        "--model", tiny_model, "--output_dir", str(tmp_path), "--sources", "shared,lists",
+        "--train_pairs_per_source", "4", "--test_pairs_per_source", "2", "--pairs_per_source", "2",
+        "--max_steps", "2", "--progress_bar", "false", "--mixed_precision", "bf16",
+        "--scheme", "more",
+    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "applications.reward_models.train", *argv]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = [json.loads(x) for x in (tmp_path / "more" / "log.jsonl").read_text().splitlines()]
+    assert abs(sum(log[-1]["lambda"].values()) - 1) < 1e-6
+
+
+def test_another_precision_in_one_process_is_refused_without_private_api(monkeypatch):
+    from accelerate.state import AcceleratorState
+
+    from applications.reward_models.training.distributed import make_accelerator
+
+    def private(*args, **kwargs):
+        raise AssertionError("AcceleratorState._reset_state is private accelerate API")
+
+    monkeypatch.setattr(AcceleratorState, "_reset_state", private)
+    make_accelerator(TrainConfig())  # "no", as every other test of this process
+    with pytest.raises(ValueError, match="its own process"):
+        make_accelerator(TrainConfig(mixed_precision="bf16"))

@@ -1,0 +1,297 @@
+"""Training schemes: which batches a step sees and how its per-source losses become one loss.
+
+A scheme is a small stateless strategy chosen once per run (:func:`resolve_scheme` is the only
+place a scheme's name is read). With Δ_j = r(x_j, y_w) − r(x_j, y_l) the Bradley–Terry loss of
+source i on a batch is L_i = mean_{j ∈ i} −log σ(Δ_j); every scheme sees K × m pairs per
+micro-batch (K sources, m = ``pairs_per_source``):
+
+* :class:`Single`: uniformly shuffled batches of one source; loss mean_j −log σ(Δ_j).
+* :class:`MultiTask`: uniformly shuffled batches of the union; loss mean_j −log σ(Δ_j).
+* :class:`More`: per-source balanced batches (m pairs of every source); loss Σ_i λ_i L_i with
+  λ = argmin_{λ∈Δ} ‖Σ_i λ_i g_i/s_i‖², g_i = ∂L_i/∂θ_S on the subspace S (default the reward
+  head), computed by :class:`mooptim.weighting.MinNormWeighting` (MORE — Zeng et al., 2023).
+* :class:`BalancedUniform`: MORE's balanced batches with λ fixed uniform, loss (1/K) Σ_i L_i —
+  the ablation that separates MORE's batch balancing from its adaptive weighting.
+
+Every sampler completes an epoch's short last batch with the epoch's first pairs (``fill_last``,
+as ``DistributedSampler`` pads), so every step holds exactly K × m pairs whatever the number of
+processes: with W processes each rank takes an equal share (:meth:`Scheme.check_world_size`),
+and a W-process run sees the same global batches as a single-process one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
+from applications.reward_models.data.schema import PreferencePair
+from applications.reward_models.modeling.reward_model import reward_head, transformer_blocks
+from applications.reward_models.training.config import MoreConfig, TrainConfig
+from mooptim.gradients import GramAccumulation, SubspaceAutograd
+from mooptim.normalizers import normalizer_from_name
+from mooptim.solver import MinNormSolver
+from mooptim.subspace import Subspace
+from mooptim.weighting import MinNormWeighting
+
+__all__ = [
+    "SCHEMES",
+    "BalancedUniform",
+    "More",
+    "MultiTask",
+    "Scheme",
+    "Single",
+    "StepLoss",
+    "make_weighting",
+    "resolve_scheme",
+    "source_losses",
+]
+
+Pairs = Mapping[str, Sequence[PreferencePair]]
+
+
+@dataclass(frozen=True)
+class StepLoss:
+    """One micro-batch's loss and what is logged about it.
+
+    Attributes:
+        loss: the scalar that is backpropagated.
+        losses: per-source L_i (``None`` where the source is absent from the batch).
+        accuracies: per-source fraction of Δ > 0 (ties count half; ``None`` where absent).
+        weights: the λ applied to the L_i (``None`` for schemes that average over pairs).
+    """
+
+    loss: torch.Tensor
+    losses: list[torch.Tensor | None]
+    accuracies: list[torch.Tensor | None]
+    weights: torch.Tensor | None = None
+
+
+def source_losses(
+    margins: torch.Tensor, source_ids: list[str], names: list[str]
+) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
+    """Per-source Bradley–Terry losses mean −log σ(Δ) and accuracies (``None`` if absent)."""
+    index = {n: i for i, n in enumerate(names)}
+    ids = torch.tensor([index[s] for s in source_ids], device=margins.device)
+    nll = -F.logsigmoid(margins)
+    correct = (margins > 0).to(margins.dtype) + 0.5 * (margins == 0).to(margins.dtype)
+    losses: list[torch.Tensor | None] = []
+    accs: list[torch.Tensor | None] = []
+    for i in range(len(names)):
+        mask = ids == i
+        if not source_ids.count(names[i]):
+            losses.append(None)
+            accs.append(None)
+            continue
+        losses.append(nll[mask].mean())
+        accs.append(correct[mask].mean().detach())
+    return losses, accs
+
+
+def _subspace(more: MoreConfig, model: nn.Module) -> Subspace:
+    """The parameters whose per-source gradients enter the min-norm problem."""
+    if more.subspace == "head":
+        return Subspace.from_module(reward_head(model))
+    if more.subspace == "last_blocks":
+        head = reward_head(model)
+        blocks = Subspace.last_blocks(
+            model, transformer_blocks(model), more.last_n_blocks, skip_frozen=True
+        )
+        return Subspace(
+            list(blocks.params) + list(head.parameters()),
+            list(blocks.names or ()) + [f"head.{n}" for n, _ in head.named_parameters()],
+        )
+    return Subspace.all(model)
+
+
+def make_weighting(config: TrainConfig, model: nn.Module, num_sources: int) -> MinNormWeighting:
+    """MORE's :class:`~mooptim.weighting.MinNormWeighting` configured by ``config.more``."""
+    more = config.more
+    strategy = SubspaceAutograd() if more.strategy == "autograd" else GramAccumulation()
+    normalizer = None if more.normalizer == "none" else normalizer_from_name(more.normalizer)
+    return MinNormWeighting(
+        _subspace(more, model),
+        solver=MinNormSolver(more.solver),
+        normalizer=normalizer,
+        ema_alpha=more.ema_alpha,
+        strategy=strategy,
+        scale_by_num_objectives=more.scale_by_num_objectives,
+        num_objectives=num_sources,
+    )
+
+
+class Scheme(ABC):
+    """Sampler + loss (+ optional per-source weighting) of one training scheme."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def sampler(self, config: TrainConfig, train: Pairs) -> Any:
+        """The resumable batch sampler (``state_dict``/``load_state_dict``) of K × m pairs."""
+
+    def check_world_size(self, config: TrainConfig, num_sources: int, world: int) -> None:
+        """Refuse a process count that cannot split every K × m batch into equal shares.
+
+        Raises:
+            ValueError: K × m is not divisible by ``world``.
+        """
+        batch = num_sources * config.pairs_per_source
+        if batch % world:
+            raise ValueError(
+                f"{self.name}: a step's {num_sources} x {config.pairs_per_source} = {batch} pairs "
+                f"do not split evenly over {world} processes; choose pairs_per_source so that "
+                f"K x pairs_per_source is a multiple of {world}"
+            )
+
+    def weighting(
+        self, config: TrainConfig, model: nn.Module, num_sources: int
+    ) -> MinNormWeighting | None:
+        """The stateful per-source weighting, or ``None`` (default: none)."""
+        return None
+
+    @abstractmethod
+    def loss(
+        self,
+        margins: torch.Tensor,
+        source_ids: list[str],
+        names: list[str],
+        weighting: MinNormWeighting | None,
+    ) -> StepLoss:
+        """The micro-batch's loss from the reward margins Δ and each pair's source."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _PairMean(Scheme):
+    """Loss mean_j −log σ(Δ_j) over the batch's pairs."""
+
+    def loss(
+        self,
+        margins: torch.Tensor,
+        source_ids: list[str],
+        names: list[str],
+        weighting: MinNormWeighting | None,
+    ) -> StepLoss:
+        losses, accs = source_losses(margins, source_ids, names)
+        return StepLoss(-F.logsigmoid(margins).mean(), losses, accs)
+
+
+class Single(_PairMean):
+    """One source (``config.single_source``, default the first), batches of K × m of its pairs."""
+
+    name = "single"
+
+    def sampler(self, config: TrainConfig, train: Pairs) -> UniformBatchSampler:
+        name = config.single_source or next(iter(train))
+        if name not in train:
+            raise ValueError(f"single_source {name!r} is not one of {list(train)}")
+        batch = len(train) * config.pairs_per_source
+        return UniformBatchSampler(train[name], batch_size=batch, seed=config.seed, fill_last=True)
+
+
+class MultiTask(_PairMean):
+    """The union of the sources, uniformly shuffled (each resampled to ``resample_to`` if set)."""
+
+    name = "multitask"
+
+    def sampler(self, config: TrainConfig, train: Pairs) -> UniformBatchSampler:
+        return UniformBatchSampler.from_sources(
+            train,
+            batch_size=len(train) * config.pairs_per_source,
+            resample_to=config.resample_to,
+            seed=config.seed,
+            fill_last=True,
+        )
+
+
+class _Balanced(Scheme):
+    """MORE's batches: m pairs of every source per micro-batch."""
+
+    def sampler(self, config: TrainConfig, train: Pairs) -> BalancedBatchSampler:
+        return BalancedBatchSampler(
+            train,
+            config.pairs_per_source,
+            resample_to=config.resample_to,
+            seed=config.seed,
+            fill_last=True,
+        )
+
+    def check_world_size(self, config: TrainConfig, num_sources: int, world: int) -> None:
+        """Refuse a process count that does not divide m (each rank keeps m/W pairs per source).
+
+        Raises:
+            ValueError: m is not divisible by ``world``.
+        """
+        if config.pairs_per_source % world:
+            raise ValueError(
+                f"{self.name}: pairs_per_source={config.pairs_per_source} does not split evenly "
+                f"over {world} processes (each rank takes pairs_per_source / {world} pairs of "
+                f"every source); choose a multiple of {world}"
+            )
+
+
+class More(_Balanced):
+    """Balanced batches, loss Σ_i λ_i L_i with MORE's min-norm λ (``config.more``)."""
+
+    name = "more"
+
+    def weighting(
+        self, config: TrainConfig, model: nn.Module, num_sources: int
+    ) -> MinNormWeighting:
+        return make_weighting(config, model, num_sources)
+
+    def loss(
+        self,
+        margins: torch.Tensor,
+        source_ids: list[str],
+        names: list[str],
+        weighting: MinNormWeighting | None,
+    ) -> StepLoss:
+        if weighting is None:
+            raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
+        losses, accs = source_losses(margins, source_ids, names)
+        out = weighting.combine(losses)
+        return StepLoss(out.loss, losses, accs, out.weights.detach())
+
+
+class BalancedUniform(_Balanced):
+    """Balanced batches, loss (1/K') Σ_i L_i over the K' sources present (λ fixed uniform)."""
+
+    name = "balanced_uniform"
+
+    def loss(
+        self,
+        margins: torch.Tensor,
+        source_ids: list[str],
+        names: list[str],
+        weighting: MinNormWeighting | None,
+    ) -> StepLoss:
+        losses, accs = source_losses(margins, source_ids, names)
+        present = torch.tensor([li is not None for li in losses], dtype=margins.dtype)
+        weights = (present / present.sum()).to(margins.device)
+        loss = torch.stack([li for li in losses if li is not None]).mean()
+        return StepLoss(loss, losses, accs, weights)
+
+
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (Single(), MultiTask(), More(), BalancedUniform())}
+"""Every scheme by its configuration name."""
+
+
+def resolve_scheme(scheme: str | Scheme) -> Scheme:
+    """The :class:`Scheme` named ``scheme`` (a :class:`Scheme` is returned as is).
+
+    Raises:
+        ValueError: an unknown name (the known ones are listed).
+    """
+    if isinstance(scheme, Scheme):
+        return scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of {sorted(SCHEMES)}")
+    return SCHEMES[scheme]
