@@ -22,7 +22,24 @@ from applications.reward_models.data._sim_features import (
 )
 from applications.reward_models.data.schema import PreferencePair
 
-__all__ = ["Plan", "edit_plan", "labelled_pairs", "random_plan", "render", "sigmoid"]
+__all__ = [
+    "SPLITS",
+    "Plan",
+    "check_split",
+    "edit_plan",
+    "labelled_pairs",
+    "random_plan",
+    "render",
+    "sigmoid",
+]
+
+SPLITS = ("train", "test")
+
+
+def check_split(split: str) -> None:
+    """Raise ``ValueError`` unless ``split`` is ``"train"`` or ``"test"``."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
 @dataclass

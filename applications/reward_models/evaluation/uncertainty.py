@@ -89,10 +89,11 @@ def _diffs(reward_diff: object) -> np.ndarray:
     return d
 
 
-def _bins(p: np.ndarray, n_bins: int) -> np.ndarray:
-    # metrics' rule: bin k holds k/M ≤ p < (k+1)/M, the last bin closed.
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
+def _bins(p: torch.Tensor, n_bins: int) -> np.ndarray:
+    # metrics' rule: bin k holds k/M ≤ p < (k+1)/M, the last bin closed. The edges come from
+    # torch.linspace as there: numpy's linspace rounds some edges differently (0.7 vs 0.7 + ε).
+    edges = torch.linspace(0.0, 1.0, n_bins + 1, dtype=p.dtype)
+    return (torch.bucketize(p, edges, right=True) - 1).clamp_(0, n_bins - 1).numpy()
 
 
 def ece_contributions(reward_diff: object, n_bins: int = 10) -> np.ndarray:
@@ -103,11 +104,11 @@ def ece_contributions(reward_diff: object, n_bins: int = 10) -> np.ndarray:
     if not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
     d = _diffs(reward_diff)
-    p, y = (t.numpy() for t in symmetrize(torch.from_numpy(d)))
+    p, y = symmetrize(torch.from_numpy(d))
     n = d.size
     g = np.zeros((n, n_bins))
     rows = np.concatenate([np.arange(n), np.arange(n)])
-    np.add.at(g, (rows, _bins(p, n_bins)), p - y)
+    np.add.at(g, (rows, _bins(p, n_bins)), (p - y).numpy())
     return g
 
 
@@ -158,6 +159,31 @@ def _seed_replicates(
     return ece, acc
 
 
+def _accumulate(
+    seeds: list[list[np.ndarray]], picks: np.ndarray, rng: np.random.Generator, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Full-data means over seeds ``[K]`` and per-replicate sums over drawn seeds ``[K, B]``.
+
+    ``picks[r]`` lists the seeds replicate ``r`` drew; a seed drawn ``j`` times gets ``j``
+    independent pair resamples.
+    """
+    k, n_seeds, n_boot = len(seeds[0]), len(seeds), picks.shape[0]
+    ece_sum, acc_sum = np.zeros((k, n_boot)), np.zeros((k, n_boot))
+    ece_hat, acc_hat = np.zeros(k), np.zeros(k)
+    for s, models in enumerate(seeds):
+        e, a = _seed_replicates(models, np.ones((1, models[0].size)), n_bins)
+        ece_hat += e[:, 0] / n_seeds
+        acc_hat += a[:, 0] / n_seeds
+        times = (picks == s).sum(axis=1)  # how often replicate r drew seed s
+        for j in range(1, int(times.max(initial=0)) + 1):
+            rows = np.flatnonzero(times >= j)
+            counts = _resample_counts(rng, models[0].size, rows.size)
+            e, a = _seed_replicates(models, counts, n_bins)
+            ece_sum[:, rows] += e
+            acc_sum[:, rows] += a
+    return ece_hat, acc_hat, ece_sum, acc_sum
+
+
 def bootstrap(
     diffs_by_seed: Sequence[Sequence[object]],
     n_bins: int = 10,
@@ -191,21 +217,7 @@ def bootstrap(
     rng = np.random.default_rng(seed)
     n_seeds = len(seeds)
     picks = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-    ece_sum, acc_sum = np.zeros((k, n_boot)), np.zeros((k, n_boot))
-    ece_hat, acc_hat = np.zeros(k), np.zeros(k)
-    for s, models in enumerate(seeds):
-        full = np.ones((1, models[0].size))
-        e, a = _seed_replicates(models, full, n_bins)
-        ece_hat += e[:, 0] / n_seeds
-        acc_hat += a[:, 0] / n_seeds
-        times = (picks == s).sum(axis=1)  # how often replicate r drew seed s
-        for j in range(1, int(times.max(initial=0)) + 1):  # one resample per draw
-            rows = np.flatnonzero(times >= j)
-            e, a = _seed_replicates(
-                models, _resample_counts(rng, models[0].size, rows.size), n_bins
-            )
-            ece_sum[:, rows] += e
-            acc_sum[:, rows] += a
+    ece_hat, acc_hat, ece_sum, acc_sum = _accumulate(seeds, picks, rng, n_bins)
     ece_rep, acc_rep = ece_sum / n_seeds, acc_sum / n_seeds
     return PairedBootstrap(
         ece=tuple(_interval(ece_hat[i], ece_rep[i], level) for i in range(k)),
