@@ -39,8 +39,8 @@ class StudyConfig:
     simulator: str = "domains"
     simulator_seed: int = 0
     train_pairs: int = 1000
-    calibration_pairs: int = 100
-    test_pairs: int = 200
+    calibration_pairs: int = 50
+    test_pairs: int = 100
     model: str = "minilm"
     trainable_blocks: int | None = 2
     max_steps: int = 100
