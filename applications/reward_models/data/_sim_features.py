@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from applications.reward_models.data import _sim_lexicon as lex
 
-__all__ = ["GOLD_WEIGHTS", "TextFeatures", "gold_utility", "text_features"]
+__all__ = ["GOLD_WEIGHTS", "TextFeatures", "gold_utility", "prompt_topic", "text_features"]
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;:])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -168,6 +168,13 @@ def prompt_vocabulary(prompt: str) -> frozenset[str]:
             if score == best:
                 vocab |= keywords
     return frozenset(vocab)
+
+
+def prompt_topic(prompt: str) -> int:
+    """Index in ``TOPICS`` of the topic whose words overlap ``prompt`` most (ties: the first)."""
+    words = set(_WORD.findall(prompt.lower()))
+    scores = [len(words & ident) for ident, _ in _topic_vocab()]
+    return max(range(len(scores)), key=scores.__getitem__)
 
 
 def text_features(prompt: str, response: str) -> TextFeatures:

@@ -14,26 +14,48 @@ Generative model (documented in ``docs/reward-models/data.md``):
 4. Every pair stores ``true_prob = σ(u_gold(chosen) − u_gold(rejected))``: the probability of the
    stored ordering under the shared preference (the labels of source ``"shared"`` are drawn from
    exactly this probability).
+
+:class:`DomainPreferenceSimulator` (preset ``domains``, ``_sim_domains``) is the variant whose
+sources are identifiable from their prompts and whose drifts amplify the gold preference (the
+over-rewarding regime of the calibration study); :data:`SIMULATOR_PRESETS` names both.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
 from applications.reward_models.data import _sim_lexicon as lex
+from applications.reward_models.data._sim_domain_simulator import DomainPreferenceSimulator
+from applications.reward_models.data._sim_domains import DOMAIN_SOURCES, DomainSource
 from applications.reward_models.data._sim_features import (
     TextFeatures,
     gold_from_features,
     gold_utility,
     text_features,
 )
+from applications.reward_models.data._sim_text import (
+    SPLITS,
+    check_split,
+    edit_plan,
+    labelled_pairs,
+    random_plan,
+    render,
+)
 from applications.reward_models.data.schema import PreferencePair
 
-__all__ = ["SOURCE_DRIFTS", "PreferenceSimulator", "SourceDrift", "gold_utility"]
+__all__ = [
+    "DOMAIN_SOURCES",
+    "SIMULATOR_PRESETS",
+    "SOURCE_DRIFTS",
+    "DomainPreferenceSimulator",
+    "DomainSource",
+    "PreferenceSimulator",
+    "SourceDrift",
+    "gold_utility",
+]
 
-_SPLITS = ("train", "test")
+_SPLITS = SPLITS
 _TEST_TASKS_PER_TOPIC = 2
 
 
@@ -80,30 +102,6 @@ SOURCE_DRIFTS: dict[str, SourceDrift] = {
     )
 }
 DEFAULT_SOURCES: tuple[str, ...] = ("shared", "verbose", "concise", "lists", "noisy")
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-@dataclass
-class _Plan:
-    """Latent composition of one response (rendered to text by ``_render``)."""
-
-    topic: int
-    n_helpful: int
-    off_topic: bool
-    unsafe: bool
-    polite_open: bool
-    polite_close: bool
-    rude: bool
-    hedges: int
-    fillers: int
-    as_list: bool
-    refusal: bool
 
 
 class PreferenceSimulator:
@@ -177,96 +175,12 @@ class PreferenceSimulator:
             raise ValueError(f"unknown source {source!r}; this simulator has {self.source_names}")
         return SOURCE_DRIFTS[source]
 
-    @staticmethod
-    def _check_split(split: str) -> None:
-        if split not in _SPLITS:
-            raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
+    _check_split = staticmethod(check_split)
 
     # ------------------------------------------------------------------ responses
-    @staticmethod
-    def _random_plan(rng: random.Random, topic: int) -> _Plan:
-        refusal = rng.random() < 0.07
-        n_helpful = 0 if refusal else rng.choices(range(5), weights=(1, 2, 3, 2, 1))[0]
-        return _Plan(
-            topic=topic,
-            n_helpful=n_helpful,
-            off_topic=rng.random() < 0.12,
-            unsafe=rng.random() < 0.25,
-            polite_open=rng.random() < 0.35,
-            polite_close=rng.random() < 0.3,
-            rude=rng.random() < 0.15,
-            hedges=rng.choices(range(3), weights=(6, 3, 1))[0],
-            fillers=rng.randrange(5),
-            as_list=n_helpful >= 2 and rng.random() < 0.4,
-            refusal=refusal,
-        )
-
-    @staticmethod
-    def _edit_plan(rng: random.Random, plan: _Plan) -> _Plan:
-        """Change one or two components of ``plan`` (a minimal-pair contrast)."""
-        edited = _Plan(**vars(plan))
-        for _ in range(rng.choice((1, 1, 2))):
-            field = rng.choice(
-                (
-                    "n_helpful",
-                    "off_topic",
-                    "unsafe",
-                    "polite",
-                    "rude",
-                    "hedges",
-                    "fillers",
-                    "as_list",
-                )
-            )
-            if field == "n_helpful":
-                edited.n_helpful = rng.choice([k for k in range(5) if k != edited.n_helpful])
-                edited.refusal = False
-            elif field == "polite":
-                edited.polite_open = not edited.polite_open
-                edited.polite_close = not edited.polite_close
-            elif field in ("hedges", "fillers"):
-                top = 3 if field == "hedges" else 5
-                cur = getattr(edited, field)
-                setattr(edited, field, rng.choice([k for k in range(top) if k != cur]))
-            else:
-                setattr(edited, field, not getattr(edited, field))
-            edited.as_list = edited.as_list and edited.n_helpful >= 2
-        return edited
-
-    @staticmethod
-    def _render(rng: random.Random, plan: _Plan, prompt: str) -> str:
-        n_topics = len(lex.TOPICS)
-        topic = lex.TOPICS[
-            (plan.topic + rng.randrange(1, n_topics)) % n_topics if plan.off_topic else plan.topic
-        ]
-        head: list[str] = []
-        if plan.polite_open:
-            head.append(rng.choice(lex.POLITE_OPENERS))
-        if plan.rude:
-            head.append(rng.choice(lex.RUDE_SENTENCES))
-        if plan.refusal:
-            head.append(rng.choice(lex.REFUSAL_SENTENCES))
-        facts = rng.sample(topic.facts, plan.n_helpful)
-        templates = rng.sample(lex.HELPFUL_TEMPLATES, plan.n_helpful)
-        items = [tpl.format(fact=fact) for tpl, fact in zip(templates, facts, strict=True)]
-        if plan.unsafe:
-            risk = rng.choice(topic.risks)
-            items.insert(
-                rng.randrange(len(items) + 1), rng.choice(lex.UNSAFE_TEMPLATES).format(risk=risk)
-            )
-        fillers = rng.sample(lex.FILLER_SENTENCES, plan.fillers)
-        hedges = rng.sample(lex.HEDGE_SENTENCES, plan.hedges)
-        tail = [rng.choice(lex.POLITE_CLOSERS)] if plan.polite_close else []
-        if plan.as_list:
-            numbered = rng.random() < 0.5
-            lines = [f"{i + 1}. {s}" if numbered else f"- {s}" for i, s in enumerate(items)]
-            before = " ".join([*head, *fillers, rng.choice(lex.LIST_INTROS)])
-            after = " ".join([*hedges, *tail])
-            return "\n".join(x for x in (before, *lines, after) if x)
-        body = items + fillers
-        rng.shuffle(body)
-        text = " ".join([*head, *body, *hedges, *tail])
-        return text if text else rng.choice(lex.FILLER_SENTENCES)
+    _random_plan = staticmethod(random_plan)
+    _edit_plan = staticmethod(edit_plan)
+    _render = staticmethod(render)
 
     # ------------------------------------------------------------------ pairs
     def pairs(self, source: str, n: int, split: str = "train") -> list[PreferencePair]:
@@ -283,34 +197,9 @@ class PreferenceSimulator:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         rng = random.Random(f"mooptim-sim|{self.seed}|{source}|{split}")
-        prompts = self._prompt_sets[split]
-        out: list[PreferencePair] = []
-        while len(out) < n:
-            topic, prompt = prompts[rng.randrange(len(prompts))]
-            plan_a = self._random_plan(rng, topic)
-            use_edit = rng.random() < 0.5
-            plan_b = self._edit_plan(rng, plan_a) if use_edit else self._random_plan(rng, topic)
-            a = self._render(rng, plan_a, prompt)
-            b = self._render(rng, plan_b, prompt)
-            if a.strip() == b.strip():
-                continue
-            fa, fb = text_features(prompt, a), text_features(prompt, b)
-            ga, gb = gold_from_features(fa), gold_from_features(fb)
-            ua, ub = ga + drift.drift(fa), gb + drift.drift(fb)
-            if rng.random() < _sigmoid((ua - ub) / drift.temperature):
-                chosen, rejected, gc, gr = a, b, ga, gb
-            else:
-                chosen, rejected, gc, gr = b, a, gb, ga
-            out.append(
-                PreferencePair(
-                    prompt=prompt,
-                    chosen=chosen,
-                    rejected=rejected,
-                    source=source,
-                    true_prob=_sigmoid(gc - gr),
-                )
-            )
-        return out
+        return labelled_pairs(
+            rng, self._prompt_sets[split], n, source, drift.drift, drift.temperature
+        )
 
     def pairs_by_source(self, n: int, split: str = "train") -> dict[str, list[PreferencePair]]:
         """``{source: pairs(source, n, split)}`` for every source of this simulator."""
@@ -326,3 +215,10 @@ class PreferenceSimulator:
                 f"unsafe {d.unsafe_weight:+g}, T={d.temperature:g} — {d.description}"
             )
         return "\n".join(lines)
+
+
+# The simulators by name, for command lines (``classic`` is the default training data).
+SIMULATOR_PRESETS: dict[str, type[PreferenceSimulator] | type[DomainPreferenceSimulator]] = {
+    "classic": PreferenceSimulator,
+    "domains": DomainPreferenceSimulator,
+}

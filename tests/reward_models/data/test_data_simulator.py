@@ -135,3 +135,101 @@ def test_responses_are_varied_and_readable(sim: PreferenceSimulator) -> None:
     assert len(texts) > 500
     assert len({p.prompt for p in pairs}) > 200
     assert all(t.strip() and "{" not in t for t in texts)
+
+
+# ---------------------------------------------------------------- the classic default is pinned
+
+
+def test_classic_default_output_is_unchanged() -> None:
+    """The default training data (and its documented numbers) depend on these exact pairs."""
+    import hashlib
+    import json
+
+    from applications.reward_models.data.simulator import SIMULATOR_PRESETS
+
+    assert SIMULATOR_PRESETS["classic"] is PreferenceSimulator
+    digest = hashlib.sha256()
+    for pairs in PreferenceSimulator(0).pairs_by_source(40, "train").values():
+        for p in pairs:
+            row = [p.prompt, p.chosen, p.rejected, p.source, p.true_prob]
+            digest.update(json.dumps(row).encode())
+    assert digest.hexdigest() == "e7df11a88c72c1ae27d9ee32b1f7fdb779f50bbc2a596e374f166fcbb131b1b5"
+
+
+# ---------------------------------------------------------------- the domain simulator
+
+
+@pytest.fixture(scope="module")
+def domains():
+    from applications.reward_models.data.simulator import DomainPreferenceSimulator
+
+    return DomainPreferenceSimulator(seed=0)
+
+
+def test_domain_sources_and_errors(domains) -> None:
+    from applications.reward_models.data.simulator import DOMAIN_SOURCES, DomainSource
+
+    assert domains.source_names == list(DOMAIN_SOURCES) and domains.source_names[0] == "shared"
+    with pytest.raises(ValueError, match="unknown simulator source"):
+        type(domains)(sources=["verbose"])
+    with pytest.raises(ValueError, match=">= 0"):
+        domains.pairs("shared", -1)
+    with pytest.raises(ValueError, match="split"):
+        domains.pairs("shared", 1, "dev")
+    with pytest.raises(ValueError, match="unknown topics"):
+        DomainSource("x", ("cooking", "astrology"), ("Hi ",))
+    with pytest.raises(ValueError, match="unknown drift features"):
+        DomainSource("x", ("cooking",), ("Hi ",), (("length", 1.0),))
+    assert "helpdesk" in domains.describe()
+
+
+def test_domain_pairs_deterministic_prefix_stable_and_gold(domains) -> None:
+    a = domains.pairs("clinic", 30)
+    assert a == type(domains)(seed=0).pairs("clinic", 30) and domains.pairs("clinic", 10) == a[:10]
+    assert a != type(domains)(seed=1).pairs("clinic", 30)
+    for pair in a:
+        gap = gold_utility(pair.prompt, pair.chosen) - gold_utility(pair.prompt, pair.rejected)
+        assert pair.source == "clinic" and pair.true_prob == pytest.approx(1 / (1 + math.exp(-gap)))
+
+
+def test_domain_sources_are_identifiable_from_the_prompt(domains) -> None:
+    from applications.reward_models.data._sim_features import prompt_topic
+    from applications.reward_models.data._sim_lexicon import TOPICS
+    from applications.reward_models.data.simulator import DOMAIN_SOURCES
+
+    seen: dict[str, set[str]] = {}
+    for name in domains.source_names:
+        train, test = set(domains.prompts(name, "train")), set(domains.prompts(name, "test"))
+        assert train and test and not train & test
+        topics = [TOPICS[prompt_topic(p)].name for p in train]
+        assert set(topics) >= set(DOMAIN_SOURCES[name].topics)
+        share = statistics.mean(t in DOMAIN_SOURCES[name].topics for t in topics)
+        assert share > 0.9, (name, share)
+        seen[name] = train | test
+    names = list(seen)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not seen[a] & seen[b], (a, b)
+
+
+def test_domain_drifts_amplify_the_gold_preference(domains) -> None:
+    """Drifted sources agree with the gold ordering at least as often as "shared" does, but
+    their annotators are more decisive: the drift points the same way as the gold."""
+    from applications.reward_models.data._sim_features import text_features
+    from applications.reward_models.data.simulator import DOMAIN_SOURCES
+
+    def agreement(name: str) -> float:
+        return statistics.mean(p.true_prob > 0.5 for p in domains.pairs(name, 600))
+
+    def mean_drift_gap(name: str) -> float:
+        # the drift of the stored ordering: mean d(chosen) − d(rejected)
+        d = DOMAIN_SOURCES[name].drift
+        return statistics.mean(
+            d(text_features(p.prompt, p.chosen)) - d(text_features(p.prompt, p.rejected))
+            for p in domains.pairs(name, 600)
+        )
+
+    shared = agreement("shared")
+    for name in ("helpdesk", "clinic", "etiquette", "forum"):
+        assert agreement(name) > shared - 0.03, name
+        assert mean_drift_gap(name) > 0.3, name

@@ -1,0 +1,1 @@
+"""Calibration study: MultiTask vs MORE with noise floors, bootstrap CIs and temperature scaling."""
