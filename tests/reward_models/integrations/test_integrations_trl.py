@@ -264,3 +264,69 @@ def test_trl_checkpoint_holds_the_weighting_and_resume_continues_exactly(tmp_pat
     last = [r for r in full.state.log_history if "lambda/shared" in r][-1]
     again = [r for r in resumed.state.log_history if "lambda/shared" in r][-1]
     assert last["lambda/shared"] == again["lambda/shared"]
+
+
+def test_trl_text_dataset_is_tokenized_by_trl_and_trains(tmp_path, tiny_model):
+    model, tokenizer = load_reward_model(tiny_model)
+    pairs = PreferenceSimulator(0, SOURCES).pairs_by_source(4)
+    ds = pairs_to_dataset(pairs)  # text only: TRL tokenizes prompt + chosen + eos
+    assert "chosen_ids" not in ds.column_names
+    args = _args(str(tmp_path), max_steps=2, eos_token="[SEP]")  # BERT has no EOS of its own
+    trainer = MoreRewardTrainer(model, args, train_dataset=ds, processing_class=tokenizer)
+    trainer.train()
+    rows = [r for r in trainer.state.log_history if "lambda/shared" in r]
+    assert len(rows) == 2
+    for row in rows:
+        assert sum(row[f"lambda/{s}"] for s in SOURCES) == pytest.approx(1.0, abs=1e-5)
+        assert all(f"loss/{s}" in row for s in SOURCES)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_trl_worker(rank: int, world: int, port: int, model_dir: str, out: str) -> None:
+    import json
+
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        OMP_NUM_THREADS="1",
+    )
+    torch.set_num_threads(1)
+    model, tokenizer = load_reward_model(model_dir)
+    ds = pairs_to_dataset(PreferenceSimulator(0, SOURCES).pairs_by_source(8), tokenizer, 128)
+    trainer = MoreRewardTrainer(
+        model, _args(out, max_steps=3), train_dataset=ds, processing_class=tokenizer
+    )
+    trainer.train()
+    rows = [r for r in trainer.state.log_history if "lambda/shared" in r]
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
+        json.dump({"world": torch.distributed.get_world_size(), "rows": rows}, f)
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.distributed
+def test_trl_lambda_identical_on_two_ddp_ranks(tmp_path, tiny_model):
+    import json
+
+    import torch.multiprocessing as mp
+
+    args = (2, _free_port(), tiny_model, str(tmp_path))
+    mp.spawn(_ddp_trl_worker, args=args, nprocs=2, join=True)
+    logs = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert [log["world"] for log in logs] == [2, 2]
+    rows = [log["rows"] for log in logs]
+    assert len(rows[0]) == len(rows[1]) == 3
+    lambdas = [[[row[f"lambda/{s}"] for s in SOURCES] for row in r] for r in rows]
+    assert lambdas[0] == lambdas[1]  # bit-identical floats
+    # each rank had its own balanced batch: the local per-source losses differ
+    local = [[[row[f"loss/{s}"] for s in SOURCES] for row in r] for r in rows]
+    assert local[0] != local[1]
