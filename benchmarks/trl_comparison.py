@@ -218,7 +218,7 @@ def _table(results: dict[str, list[RunTiming]], pairs: int) -> str:
 
 def _profile(run: Callable[[str], Any], opts: argparse.Namespace) -> None:
     out = tempfile.mkdtemp(prefix="trl_prof_")
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time if opts.clock == "cpu" else time.perf_counter)
     try:
         profiler.runcall(run, out)
     finally:

@@ -82,10 +82,12 @@ class MoreRewardTrainer(RewardTrainer):
             ``last_n_blocks``, ``normalizer``, ``ema_alpha``, ``strategy``, ``solver``,
             ``scale_by_num_objectives``); default the paper's.
         sources: the K sources in objective order; default: order of first appearance in
-            ``train_dataset[“source”]``.
+            the ``source`` column.
         resample_to: pairs per source per epoch (default the largest source's size).
         **kwargs: every other ``RewardTrainer`` argument (``train_dataset`` with a ``source``
             column is required; ``eval_dataset``, ``processing_class``, ``callbacks``, ...).
+            A custom ``data_collator`` must add ``source_ids`` (the pairs' sources, a list) to
+            its batches, as :class:`SourceCollator` does.
 
     Raises:
         TypeError: ``train_dataset`` is not a ``datasets.Dataset``.
@@ -135,6 +137,9 @@ class MoreRewardTrainer(RewardTrainer):
                 "MoreRewardTrainer does not support DeepSpeed or FSDP: MORE's subspace gradients "
                 "need the unsharded parameters (use DDP: accelerate launch / torchrun)"
             )
+        unknown = sorted(set(raw_sources) - set(self.source_names))
+        if unknown:
+            raise ValueError(f"train_dataset has sources {unknown} not in {self.source_names}")
         k = len(self.source_names)
         if self.args.per_device_train_batch_size % k:
             raise ValueError(

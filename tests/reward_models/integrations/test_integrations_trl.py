@@ -157,6 +157,10 @@ def test_trl_trainer_checks_its_input(tmp_path, tiny_model):
         )
     with pytest.raises(ValueError, match="no 'source' column"):
         MoreRewardTrainer(model, _args(str(tmp_path)), train_dataset=ds.remove_columns("source"))
+    with pytest.raises(ValueError, match=r"sources \['concise'\] not in"):
+        MoreRewardTrainer(
+            model, _args(str(tmp_path)), train_dataset=ds, sources=["shared", "lists"]
+        )
     with pytest.raises(ValueError, match=r"more\.subspace"):
         MoreRewardTrainer(
             model,
