@@ -25,7 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "training": {"data", "modeling", "evaluation"},
     "integrations": {"data", "modeling", "evaluation", "training"},
     "rjs": {"data", "modeling", "evaluation"},
-    "testing": {"data", "modeling"},
+    "testing": {"data", "modeling", "rjs"},
     "cli": set(),
     "files": set(),
 }

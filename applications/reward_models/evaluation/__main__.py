@@ -1,6 +1,6 @@
 """``python -m applications.reward_models.evaluation``: same as ``... .evaluate``."""
 
-from applications.reward_models.evaluate import main
+from applications.reward_models.evaluation.evaluator import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

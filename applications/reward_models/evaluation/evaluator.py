@@ -145,15 +145,17 @@ def _resolve_checkpoint(path: str) -> str:
     return expanded
 
 
-def load_checkpoint(path: str) -> tuple[torch.nn.Module, Any]:
+def load_checkpoint(path: str, *, trust_remote_code: bool = False) -> tuple[torch.nn.Module, Any]:
     """Load a saved reward model (or a training run folder's ``final/``) and its tokenizer.
+
+    ``trust_remote_code`` lets a hub checkpoint run its own code (off by default).
 
     Raises:
         ValueError: the path does not exist or holds no checkpoint.
     """
     from applications.reward_models.modeling.reward_model import load_reward_model
 
-    return load_reward_model(_resolve_checkpoint(path))
+    return load_reward_model(_resolve_checkpoint(path), trust_remote_code=trust_remote_code)
 
 
 def load_eval_pairs(
@@ -192,6 +194,7 @@ def evaluate_models(
     bins: Sequence[int] = (5, 10, 20),
     progress: bool = True,
     trained_on: Mapping[str, str] | None = None,
+    trust_remote_code: bool = False,
 ) -> tuple[dict[str, Any], dict[str, dict[str, torch.Tensor]]]:
     """Score every model on every test set with :func:`scorer.evaluate_model`.
 
@@ -208,7 +211,10 @@ def evaluate_models(
     diffs: dict[str, dict[str, torch.Tensor]] = {}
     for mname, spec in models.items():
         start = time.perf_counter()
-        model, tok = spec() if callable(spec) else load_checkpoint(spec)
+        if callable(spec):
+            model, tok = spec()
+        else:
+            model, tok = load_checkpoint(spec, trust_remote_code=trust_remote_code)
         result = evaluate_model(
             model,
             tok,
@@ -263,6 +269,7 @@ def evaluate(
     trained_on: Mapping[str, str] | None = None,
     make_plots: bool = True,
     progress: bool = True,
+    trust_remote_code: bool = False,
 ) -> dict[str, Any]:
     """Load the test sets (data seed ``simulator_seed``), evaluate every model, write the
     outputs; returns the ``metrics.json`` document."""
@@ -276,6 +283,7 @@ def evaluate(
         bins=bins,
         progress=progress,
         trained_on=trained_on,
+        trust_remote_code=trust_remote_code,
     )
     for s in sources:
         results["sources"][s.name].update(asdict(s))
@@ -318,6 +326,7 @@ def run_config(config: Any) -> int:
             trained_on=config.trained_on,
             make_plots=config.plots,
             progress=config.progress,
+            trust_remote_code=config.trust_remote_code,
         )
     except (ValueError, ImportError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)

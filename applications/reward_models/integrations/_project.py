@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from applications.reward_models.training.config import MoreConfig, TrainConfig
-from applications.reward_models.training.trainer import make_weighting, source_losses
+from applications.reward_models.training.schemes import make_weighting, source_losses
 
 __all__ = ["MoreConfig", "build_weighting", "source_losses"]
 

@@ -103,7 +103,7 @@ class Models:
             from applications.reward_models.rjs.policy import load_policy
 
             start = time.perf_counter()
-            self._base = load_policy(self.cfg.policy)
+            self._base = load_policy(self.cfg.policy, trust_remote_code=self.cfg.trust_remote_code)
             self._base[0].eval()
             self.log(f"loaded policy {self.cfg.policy} in {time.perf_counter() - start:.1f}s")
         return self._base
@@ -117,15 +117,16 @@ class Models:
             return self.base()
         from applications.reward_models.rjs.policy import load_policy
 
-        model, tokenizer = load_policy(str(self.cfg.path("policies", name)))
+        model, tokenizer = load_policy(
+            str(self.cfg.path("policies", name)), trust_remote_code=self.cfg.trust_remote_code
+        )
         model.eval()
         return model, tokenizer
 
-    @staticmethod
-    def reward_model(path: str) -> tuple[Any, Any]:
+    def reward_model(self, path: str) -> tuple[Any, Any]:
         from applications.reward_models.modeling.reward_model import load_reward_model
 
-        model, tokenizer = load_reward_model(path)
+        model, tokenizer = load_reward_model(path, trust_remote_code=self.cfg.trust_remote_code)
         model.eval()
         return model, tokenizer
 

@@ -10,10 +10,9 @@ from applications.reward_models.data.simulator import SIMULATOR_PRESETS
 
 __all__ = ["DEFAULT_SCHEMES", "StudyConfig", "parse_args"]
 
-# TODO(integrator): add "balanced_uniform" (MORE's balanced batches, λ fixed uniform) once the
-# trainer's schemes provide it (helper "trainer", training/schemes.py); the study handles any
-# scheme list and compares ``more`` with it automatically.
-DEFAULT_SCHEMES: tuple[str, ...] = ("multitask", "more")
+# balanced_uniform (MORE's balanced batches, λ fixed uniform) separates the effect of λ from the
+# effect of balancing; ``more`` is compared with every other scheme.
+DEFAULT_SCHEMES: tuple[str, ...] = ("multitask", "more", "balanced_uniform")
 
 
 @dataclass(frozen=True)

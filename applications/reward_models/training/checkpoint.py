@@ -8,7 +8,7 @@ A checkpoint directory ``<run_dir>/checkpoint-<step>`` holds
 * ``rng_state_<rank>.pt``: Python, NumPy and torch (CPU and accelerator) RNG states of each rank.
 
 Single files that a resumed run reads (``config.yaml``, a scheme's ``metrics.json``) are written
-with :func:`atomic_write_text`.
+with :func:`~applications.reward_models.files.write_text_atomic`.
 
 A crash while writing leaves only ``*.tmp-*`` directories, which are ignored (and removed by the
 next save); a directory named ``checkpoint-<step>`` is always complete.
@@ -20,8 +20,7 @@ import os
 import random
 import re
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,81 +28,10 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from applications.reward_models.files import atomic_directory
+
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.pt"
-
-
-def _fsync_tree(root: str) -> None:
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(dirpath)
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def atomic_directory(final: str) -> Iterator[str]:
-    """Yield a temporary directory next to ``final``; on success it replaces ``final`` atomically.
-
-    On an exception inside the block the temporary directory is removed and ``final`` (if it
-    existed) is left untouched.
-    """
-    final = os.path.abspath(final)
-    parent = os.path.dirname(final)
-    os.makedirs(parent, exist_ok=True)
-    tmp = f"{final}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
-        yield tmp
-        _fsync_tree(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if os.path.exists(final):
-        # os.replace cannot replace a non-empty directory: move the old one aside first.
-        old = f"{final}.old-{os.getpid()}"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    _fsync_dir(parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsynced, then
-    renamed over ``path`` — a reader (or a resumed run) sees the old file or the whole new one."""
-    path = os.path.abspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(os.path.dirname(path))
 
 
 def checkpoint_dir(run_dir: str, step: int) -> str:

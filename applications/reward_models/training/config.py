@@ -30,8 +30,10 @@ from applications.reward_models.cli import (
     positive,
 )
 
-SCHEMES = ("single", "multitask", "more", "all")
-"""``all`` trains MultiTask and MORE on the same data and seed (the default comparison)."""
+SCHEMES = ("single", "multitask", "more", "balanced_uniform", "all")
+"""``all`` trains MultiTask and MORE on the same data and seed (the default comparison). The names
+of :data:`training.schemes.SCHEMES` are repeated here so that parsing imports no torch (a test
+keeps the two in step)."""
 MIXED_PRECISION = ("no", "bf16", "fp16")
 SUBSPACES = ("head", "last_blocks", "all")
 STRATEGIES = ("autograd", "gram")
@@ -91,7 +93,7 @@ def parse_source(value: str | Mapping[str, Any]) -> SourceConfig | list[SourceCo
 
 
 def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
-    from applications.reward_models._cli_parser import _suggest
+    from applications.reward_models.cli._parser import _suggest
 
     names = [f.name for f in dataclasses.fields(SourceConfig)]
     for key in data:

@@ -12,13 +12,8 @@ import os
 import tempfile
 from typing import Any
 
-from applications.reward_models.training.checkpoint import atomic_write_text
-from applications.reward_models.training.config import (
-    TrainConfig,
-    from_dict,
-    load_yaml,
-    save_config,
-)
+from applications.reward_models.files import write_text_atomic
+from applications.reward_models.training.config import TrainConfig, parse_args, save_config
 
 __all__ = [
     "RESULT_NEUTRAL",
@@ -80,11 +75,11 @@ def check_resume_config(config: TrainConfig, path: str) -> None:
     """
     if not os.path.isfile(path):
         return
-    saved = from_dict(TrainConfig, load_yaml(path))
+    saved = parse_args(["--config", path])
     # Compare what config.yaml would hold for the new settings (YAML round trip of both sides).
     with tempfile.TemporaryDirectory() as tmp:
         save_config(config, os.path.join(tmp, "config.yaml"))
-        current = from_dict(TrainConfig, load_yaml(os.path.join(tmp, "config.yaml")))
+        current = parse_args(["--config", os.path.join(tmp, "config.yaml")])
     diffs = config_differences(saved, current)
     if diffs:
         listed = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in diffs.items())
@@ -100,4 +95,4 @@ def write_config(config: TrainConfig, path: str) -> None:
         save_config(config, os.path.join(tmp, "config.yaml"))
         with open(os.path.join(tmp, "config.yaml"), encoding="utf-8") as f:
             text = f.read()
-    atomic_write_text(path, text)
+    write_text_atomic(path, text)

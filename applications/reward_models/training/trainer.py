@@ -39,6 +39,7 @@ from applications.reward_models.evaluation.schema import (
     write_metrics,
 )
 from applications.reward_models.evaluation.scorer import evaluate_model
+from applications.reward_models.files import write_text_atomic
 from applications.reward_models.modeling.reward_model import (
     freeze_below,
     load_reward_model,
@@ -47,7 +48,6 @@ from applications.reward_models.modeling.reward_model import (
 )
 from applications.reward_models.training.checkpoint import (
     atomic_directory,
-    atomic_write_text,
     checkpoint_dir,
     latest_checkpoint,
     load_model_weights,
@@ -393,7 +393,7 @@ def _write_inputs(config: TrainConfig, data: SourceData, accelerator: Accelerato
     path = os.path.join(config.output_dir, "config.yaml")
     if not (config.resume and os.path.isfile(path)):  # a resumed run keeps the original
         write_config(config, path)
-    atomic_write_text(
+    write_text_atomic(
         os.path.join(config.output_dir, "drops.json"), json.dumps(data.drops.to_dict(), indent=2)
     )
     sizes = ", ".join(f"{n}={len(p)}" for n, p in data.train.items())
@@ -412,7 +412,7 @@ def _write_summary(config: TrainConfig, data: SourceData, results: dict[str, Sch
         entries, settings=_settings(config, data), drops=data.drops.to_dict()
     )
     write_metrics(os.path.join(config.output_dir, "metrics.json"), document)
-    atomic_write_text(os.path.join(config.output_dir, "table.txt"), table + "\n")
+    write_text_atomic(os.path.join(config.output_dir, "table.txt"), table + "\n")
     print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")
 
 

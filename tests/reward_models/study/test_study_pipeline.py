@@ -99,6 +99,7 @@ def test_tiny_end_to_end_run(tmp_path) -> None:
             "--output_dir", str(out)]  # fmt: skip
     assert main(argv) == 0
     study = json.loads((out / "study.json").read_text())
-    assert set(study["results"]) == {"multitask", "more"}
+    assert set(study["results"]) == {"multitask", "more", "balanced_uniform"}
+    assert {"more-multitask", "more-balanced_uniform"} <= set(study["comparisons"])
     assert study["results"]["more"]["0"]["shared"]["n"] == 10
     assert "## Comparisons" in (out / "study.md").read_text()

@@ -187,3 +187,11 @@ def test_shipped_yaml_configs_parse():
         if "smollm2" in data.get("model", ""):
             continue  # validation would need the gguf package and is covered elsewhere
         assert parse_args(["--config", str(path)]).max_steps == data["max_steps"]
+
+
+def test_scheme_names_match_the_scheme_objects():
+    # config.SCHEMES repeats the names so that parsing imports no torch; keep the two in step.
+    from applications.reward_models.training import config
+    from applications.reward_models.training.schemes import SCHEMES
+
+    assert set(config.SCHEMES) == {*SCHEMES, "all"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import types
 
 import pytest
 import torch
@@ -63,9 +64,10 @@ def test_metrics_json_is_written_whole_or_not_at_all(tmp_path, tiny_model, monke
     # metrics.json marks a scheme finished for --resume: a crash while writing it must not leave
     # a partial file (here: a value json cannot serialise, half way through the dict).
     def evaluate(*args, **kwargs):
-        return {"shared": {"accuracy": 0.5}, "lists": {"accuracy": object()}}
+        rows = {"shared": {"n": 4, "accuracy": 0.5}, "lists": {"n": 4, "accuracy": object()}}
+        return types.SimpleNamespace(entry={"sources": rows})
 
-    monkeypatch.setattr(trainer_module, "evaluate_sources", evaluate)
+    monkeypatch.setattr(trainer_module, "evaluate_model", evaluate)
     with pytest.raises(TypeError):
         main(_argv(tiny_model, str(tmp_path)))
     assert (tmp_path / "multitask" / "final").is_dir()

@@ -35,7 +35,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from applications.reward_models._cli_parser import ConfigError, OptionParser
+from applications.reward_models.cli._parser import ConfigError, OptionParser
 
 __all__ = [
     "ConfigError",
