@@ -62,6 +62,11 @@ def make_files(root: Path) -> None:
     f["wrong"].write_text(json.dumps({"question": "q", "answer": "a"}) + "\n", encoding="utf-8")
     f["latin"].write_bytes('{"chosen": "caf\xe9", "rejected": "x"}\n'.encode("latin-1"))
     f["yaml"].write_text("learning_rate: [1, 2\n", encoding="utf-8")
+    for key in ("empty", "wrong", "latin"):  # the same files, with a held-out test share
+        source = {"name": key, "kind": "hh_harmless", "path": str(f[key]), "holdout_fraction": 0.5}
+        root.joinpath(f"{key}_holdout.yaml").write_text(
+            json.dumps({"sources": [source]}), encoding="utf-8"
+        )
 
 
 def cases(root: Path) -> list[Case]:
@@ -104,6 +109,21 @@ def cases(root: Path) -> list[Case]:
         Case(
             "file that is not UTF-8",
             ("--sources", f"l:hh_harmless:{f['latin']}", *train),
+            "latin1.jsonl",
+        ),
+        Case(
+            "empty data file, test share held out",
+            ("--config", str(root / "empty_holdout.yaml"), *train),
+            "empty.jsonl",
+        ),
+        Case(
+            "no row with the expected fields, test share held out",
+            ("--config", str(root / "wrong_holdout.yaml"), *train),
+            "wrong_schema.jsonl",
+        ),
+        Case(
+            "not UTF-8, test share held out",
+            ("--config", str(root / "latin_holdout.yaml"), *train),
             "latin1.jsonl",
         ),
         Case("missing data file", ("--sources", f"m:pairs:{root / 'gone.jsonl'}", *train), "gone"),

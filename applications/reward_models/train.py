@@ -6,6 +6,7 @@ bad option fails in seconds with one line ``error: ...`` and exit status 2.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 
@@ -17,7 +18,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def train(config: object) -> int:
         from applications.reward_models.training.trainer import run
 
-        run(config)
+        try:
+            run(config)
+        except (ValueError, OSError) as err:  # bad data or files: one line, no traceback
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
 
     return run_cli(lambda: parse_args(argv), train)

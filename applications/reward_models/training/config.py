@@ -75,6 +75,12 @@ class SourceConfig:
     path: str | None = option(None, help="local file / hub name (None: the loader's default)")
     split: str = option("train", help="training split")
     test_split: str | None = option("test", help="evaluation split (None: not evaluated)")
+    test_path: str | None = option(
+        None, help="separate local file of test pairs (one-file sources)"
+    )
+    holdout_fraction: float | None = option(
+        None, help="hold out this seeded share of a one-file source's prompts as its test set"
+    )
     cap_train: bool = option(
         False, help="real sources: keep at most train_pairs_per_source training pairs"
     )
@@ -90,6 +96,18 @@ def parse_source(value: str | Mapping[str, Any]) -> SourceConfig | list[SourceCo
     if "," in value:
         return [parse_source(part) for part in value.split(",") if part.strip()]  # type: ignore[misc]
     return SourceConfig(*[p.strip() for p in value.split(":", 2)])
+
+
+def _holdout(name: str, value: Any) -> float:
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"sources[{name}].holdout_fraction: expected a number, got {value!r}"
+        ) from None
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"sources[{name}].holdout_fraction must be in (0, 1), got {fraction}")
+    return fraction
 
 
 def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
@@ -109,8 +127,12 @@ def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
             kwargs[key] = {k: _yaml_value(v) for k, v in value.items()}
         elif key == "cap_train":
             kwargs[key] = value if isinstance(value, bool) else str(value).lower() == "true"
-        elif key in ("path", "test_split") and str(value).lower() in ("null", "none", "~", ""):
+        elif key in ("path", "test_split", "test_path", "holdout_fraction") and str(
+            value
+        ).lower() in ("null", "none", "~", ""):
             kwargs[key] = None
+        elif key == "holdout_fraction":
+            kwargs[key] = _holdout(data["name"], value)
         else:
             kwargs[key] = str(value)
     return SourceConfig(**kwargs)

@@ -75,7 +75,7 @@ def test_two_torchrun_ranks_with_ragged_epochs_match_one_process(tmp_path, tiny_
 
     for scheme in ("multitask", "more"):
         run = two / scheme
-        assert json.loads((run / "metrics.json").read_text())["num_processes"] == 2
+        assert json.loads((run / "metrics.json").read_text())["settings"]["num_processes"] == 2
         ranks = [
             [json.loads(x) for x in (run / name).read_text().splitlines()]
             for name in ("log.jsonl", "log.rank1.jsonl")
