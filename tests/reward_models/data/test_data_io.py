@@ -11,7 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from applications.reward_models.data import DataSourceError, read_local_rows
-from applications.reward_models.data.io import is_local_path, load_hub_rows, read_rows
+from applications.reward_models.data.io import (
+    is_local_path,
+    load_hub_rows,
+    read_rows,
+    spelled_as_path,
+)
 
 ROWS = [{"a": 1, "b": {"c": "x"}}, {"a": 2, "b": {"c": "y"}}]
 
@@ -174,3 +179,8 @@ def test_non_utf8_file_names_file_and_line(tmp_path: Path, name: str) -> None:
     with pytest.raises(ValueError, match=r"latin1\.jsonl?(\.gz)?:2: not UTF-8") as info:
         read_local_rows(path)
     assert not isinstance(info.value, UnicodeDecodeError)
+
+
+def test_spelled_as_path_tells_paths_from_hub_ids():
+    assert all(spelled_as_path(p) for p in ("/a/b", "./m", "../m", "~/m"))
+    assert not any(spelled_as_path(n) for n in ("Anthropic/hh-rlhf", "minilm", "org/model"))
