@@ -174,6 +174,11 @@ class MoreConfig:
         check=one_of(_solvers),
     )
     scale_by_num_objectives: bool = option(False, help="train on K sum_i l_i L_i")
+    lambda_pairs: int | None = option(
+        None,
+        help="pairs per source whose gradients set lambda (null: all; 1: the official code)",
+        check=positive,
+    )
 
 
 @dataclass

@@ -165,6 +165,10 @@ class Scheme(ABC):
     ) -> StepLoss:
         """The micro-batch's loss from the reward margins Δ and each pair's source."""
 
+    def for_config(self, config: TrainConfig) -> Scheme:
+        """This scheme with the options ``config`` sets for it (default: itself)."""
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -237,10 +241,38 @@ class _Balanced(Scheme):
             )
 
 
+def _first_per_source(source_ids: list[str], count: int) -> list[int]:
+    """Indices of the first ``count`` pairs of every source, in batch order."""
+    seen: dict[str, int] = {}
+    keep = []
+    for j, source in enumerate(source_ids):
+        if seen.get(source, 0) < count:
+            seen[source] = seen.get(source, 0) + 1
+            keep.append(j)
+    return keep
+
+
 class More(_Balanced):
-    """Balanced batches, loss Σ_i λ_i L_i with MORE's min-norm λ (``config.more``)."""
+    """Balanced batches, loss Σ_i λ_i L_i with MORE's min-norm λ (``config.more``).
+
+    Args:
+        lambda_pairs: if set, λ is solved from the gradients of the first ``lambda_pairs``
+            pairs of every source (the official code takes λ from one pair per source) and
+            applied to the losses over all pairs; ``None`` (default): λ from all pairs.
+    """
 
     name = "more"
+
+    def __init__(self, lambda_pairs: int | None = None) -> None:
+        if lambda_pairs is not None and lambda_pairs < 1:
+            raise ValueError(f"lambda_pairs must be >= 1 or None, got {lambda_pairs}")
+        self.lambda_pairs = lambda_pairs
+
+    def for_config(self, config: TrainConfig) -> More:
+        return More(config.more.lambda_pairs)
+
+    def __repr__(self) -> str:
+        return f"More(lambda_pairs={self.lambda_pairs})"
 
     def weighting(
         self, config: TrainConfig, model: nn.Module, num_sources: int
@@ -257,8 +289,15 @@ class More(_Balanced):
         if weighting is None:
             raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
         losses, accs = source_losses(margins, source_ids, names)
-        out = weighting.combine(losses)
-        return StepLoss(out.loss, losses, accs, out.weights.detach())
+        if self.lambda_pairs is None:
+            out = weighting.combine(losses)
+            return StepLoss(out.loss, losses, accs, out.weights.detach())
+        keep = _first_per_source(source_ids, self.lambda_pairs)
+        few, _ = source_losses(margins[keep], [source_ids[j] for j in keep], names)
+        weights = weighting.combine(few).weights.detach()
+        present = [(w, li) for w, li in zip(weights, losses, strict=True) if li is not None]
+        loss = torch.stack([w * li for w, li in present]).sum()
+        return StepLoss(loss, losses, accs, weights)
 
 
 class BalancedUniform(_Balanced):
@@ -284,8 +323,9 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (Single(), MultiTask(), More(),
 """Every scheme by its configuration name."""
 
 
-def resolve_scheme(scheme: str | Scheme) -> Scheme:
-    """The :class:`Scheme` named ``scheme`` (a :class:`Scheme` is returned as is).
+def resolve_scheme(scheme: str | Scheme, config: TrainConfig | None = None) -> Scheme:
+    """The :class:`Scheme` named ``scheme``, with ``config``'s options for it if given (a
+    :class:`Scheme` instance is returned as is).
 
     Raises:
         ValueError: an unknown name (the known ones are listed).
@@ -294,4 +334,4 @@ def resolve_scheme(scheme: str | Scheme) -> Scheme:
         return scheme
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {sorted(SCHEMES)}")
-    return SCHEMES[scheme]
+    return SCHEMES[scheme] if config is None else SCHEMES[scheme].for_config(config)

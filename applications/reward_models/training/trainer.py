@@ -149,7 +149,7 @@ class RewardModelTrainer:
         accelerator: Accelerator | None = None,
     ) -> None:
         self.config = config
-        self.scheme = resolve_scheme(scheme)
+        self.scheme = resolve_scheme(scheme, config)
         self.data = data
         self.names = list(data.names)
         self.accelerator = make_accelerator(config) if accelerator is None else accelerator

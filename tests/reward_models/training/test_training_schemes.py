@@ -105,3 +105,44 @@ def test_world_size_must_split_every_batch_evenly():
     assert rank_share(list("abcdef"), 1, 2) == ["b", "d", "f"]
     with pytest.raises(ValueError, match="5 pairs does not split evenly over 2"):
         rank_share(list("abcde"), 0, 2)
+
+
+def _linear_weighting(head: torch.nn.Linear, num_sources: int):
+    from mooptim.normalizers import normalizer_from_name
+    from mooptim.subspace import Subspace
+    from mooptim.weighting import MinNormWeighting
+
+    return MinNormWeighting(
+        Subspace.from_module(head),
+        normalizer=normalizer_from_name("none"),
+        num_objectives=num_sources,
+    )
+
+
+def test_lambda_from_the_first_pairs_of_every_source_weights_the_full_losses():
+    torch.manual_seed(0)
+    head = torch.nn.Linear(3, 1)
+    z = torch.randn(8, 3)
+    ids = ["a", "b"] * 4  # interleaved: the first pair of a is row 0, of b row 1
+    names = ["a", "b"]
+    margins = head(z).squeeze(-1)
+    out = More(lambda_pairs=1).loss(margins, ids, names, _linear_weighting(head, 2))
+    # λ from rows 0 and 1 alone, as an independent solve on those two losses
+    reference = _linear_weighting(head, 2).combine(
+        [-F.logsigmoid(head(z[i : i + 1]).squeeze(-1)).mean() for i in (0, 1)]
+    )
+    torch.testing.assert_close(out.weights, reference.weights.detach())
+    full = [-F.logsigmoid(margins[i::2]).mean() for i in (0, 1)]
+    torch.testing.assert_close(out.loss, out.weights[0] * full[0] + out.weights[1] * full[1])
+    everything = More().loss(head(z).squeeze(-1), ids, names, _linear_weighting(head, 2))
+    assert not torch.allclose(everything.weights, out.weights)
+
+
+def test_lambda_pairs_comes_from_the_config():
+    config = TrainConfig()
+    config.more.lambda_pairs = 1
+    assert resolve_scheme("more", config).lambda_pairs == 1
+    assert resolve_scheme("more").lambda_pairs is None
+    assert resolve_scheme("multitask", config) is SCHEMES["multitask"]
+    with pytest.raises(ValueError, match="lambda_pairs must be >= 1"):
+        More(lambda_pairs=0)
