@@ -48,6 +48,8 @@ __all__ = [
     "SourceData",
     "SourceSplit",
     "SplitSpec",
+    "configured_specs",
+    "drop_overlength",
     "load_source_data",
     "load_splits",
     "load_test_pairs",
@@ -373,6 +375,20 @@ def configured_specs(config: Any) -> list[SplitSpec]:
     return [SplitSpec(name=n) for n in PreferenceSimulator(config.simulator_seed).source_names]
 
 
+def drop_overlength(data: SourceData, tokenizer: Any, max_length: int) -> None:
+    """Remove, in place, every pair of ``data`` that does not fit in ``max_length`` tokens;
+    counted in ``data.drops`` (reasons of calibration / test pairs marked as such)."""
+    from applications.reward_models.data.collate import filter_overlength
+
+    parts = ((data.train, ""), (data.calibration, " (calibration)"), (data.test, " (test)"))
+    for part, suffix in parts:
+        for name, pairs in part.items():
+            local = DropReport()
+            part[name] = filter_overlength(pairs, tokenizer, max_length, local)
+            for (src, reason), n in local.counts.items():
+                data.drops.add(src, reason + suffix, n)
+
+
 def load_source_data(config: Any, tokenizer: Any) -> SourceData:
     """:func:`load_splits` for a training config, over-length pairs dropped and counted.
 
@@ -384,8 +400,6 @@ def load_source_data(config: Any, tokenizer: Any) -> SourceData:
     Raises:
         ValueError: a source with no training pair left after filtering, or a split error.
     """
-    from applications.reward_models.data.collate import filter_overlength
-
     specs = configured_specs(config)
     if not config.test_pairs_per_source:
         # 0 means "all" test pairs: every pair of a real source, none of the endless simulator.
@@ -397,13 +411,7 @@ def load_source_data(config: Any, tokenizer: Any) -> SourceData:
         test_pairs=config.test_pairs_per_source or None,
         calibration_fraction=getattr(config, "calibration_fraction", 0.0),
     )
-    parts = ((data.train, ""), (data.calibration, " (calibration)"), (data.test, " (test)"))
-    for part, suffix in parts:
-        for name, pairs in part.items():
-            local = DropReport()
-            part[name] = filter_overlength(pairs, tokenizer, config.max_length, local)
-            for (src, reason), n in local.counts.items():
-                data.drops.add(src, reason + suffix, n)
+    drop_overlength(data, tokenizer, config.max_length)
     for name, pairs in data.train.items():
         if not pairs:
             raise ValueError(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from applications.reward_models.modeling.reward_model import compute_rewards
+from applications.reward_models.modeling.reward_model import compute_rewards, reward_head
 
 if TYPE_CHECKING:
     from applications.reward_models.data.schema import PreferencePair
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EncodeFn",
     "encode_texts",
+    "head_inputs",
     "length_buckets",
     "score_pairs",
     "score_responses",
@@ -157,9 +158,11 @@ def _score(
     device: torch.device | str | None,
     progress: bool,
     desc: str,
+    forward: Callable[[nn.Module, Tensor, Tensor], Tensor] = compute_rewards,
 ) -> Tensor:
-    """Rewards ``[N]`` (float32, CPU, input order) of token sequences; ``padding`` is
-    ``(pad_token_id, left)``. The model is in eval mode for the call, then restored."""
+    """``forward(model, ids, mask)`` rows (default rewards ``[N]``; float32, CPU, input order)
+    of token sequences; ``padding`` is ``(pad_token_id, left)``. The model is in eval mode for
+    the call, then restored."""
     from tqdm.auto import tqdm
 
     from applications.reward_models.data.collate import pad_token_ids
@@ -178,14 +181,16 @@ def _score(
             for length, rows in batching.batches([len(s) for s in seqs]):
                 batch = [seqs[i] for i in rows]
                 ids, mask = pad_token_ids(batch, padding[0], left=padding[1], width=length)
-                chunks.append(compute_rewards(model, ids.to(dev), mask.to(dev)).float())
+                chunks.append(forward(model, ids.to(dev), mask.to(dev)).float())
                 order.extend(rows)
                 bar.update(len(rows))
     finally:
         model.train(was_training)
-    out = torch.empty(len(seqs), dtype=torch.float32)
-    if chunks:
-        out[torch.tensor(order)] = torch.cat(chunks).cpu()
+    if not chunks:
+        return torch.empty(0, dtype=torch.float32)
+    rows = torch.cat(chunks).cpu()
+    out = torch.empty_like(rows)
+    out[torch.tensor(order)] = rows
     return out
 
 
@@ -260,14 +265,8 @@ def score_responses(
     """
     batching = _Batching(batch_size, max_length, padding, pad_to_multiple_of)
     pads = tokenizer_padding(tokenizer)
-    encoded = encode_texts(tokenizer, prompts, responses, max_length)
-    bad = [i for i, e in enumerate(encoded) if e is None]
-    if bad:
-        raise ValueError(
-            f"{len(bad)} of {len(encoded)} responses cannot fit in max_length={max_length} tokens "
-            f"(first index {bad[0]}); drop them with data.collate.filter_overlength first"
-        )
-    return _score(model, encoded, pads, batching, device, progress, desc)  # type: ignore[arg-type]
+    encoded = _encode_all(tokenizer, prompts, responses, max_length)
+    return _score(model, encoded, pads, batching, device, progress, desc)
 
 
 def score_pairs(
@@ -299,3 +298,64 @@ def score_pairs(
         model, tokenizer, prompts, responses, 2 * batch_size, max_length, device, **options
     )
     return rewards[:n], rewards[n:]
+
+
+def _encode_all(
+    tokenizer: Any, prompts: Sequence[str], responses: Sequence[str], max_length: int
+) -> list[list[int]]:
+    """Token ids of every prompt + response; raises if one cannot fit in ``max_length``."""
+    encoded = encode_texts(tokenizer, prompts, responses, max_length)
+    bad = [i for i, e in enumerate(encoded) if e is None]
+    if bad:
+        raise ValueError(
+            f"{len(bad)} of {len(encoded)} responses cannot fit in max_length={max_length} tokens "
+            f"(first index {bad[0]}); drop them with data.collate.filter_overlength first"
+        )
+    return encoded  # type: ignore[return-value]
+
+
+def _head_input(model: nn.Module, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+    """What the reward head receives for each sequence (``[N, H]``), caught by a forward hook.
+
+    A decoder's head scores every token and the model then keeps one position per sequence;
+    that position is the one whose head output is the sequence's reward.
+    """
+    caught: list[tuple[Tensor, Tensor]] = []
+    hook = reward_head(model).register_forward_hook(
+        lambda _m, args, out: caught.append((args[0], out))
+    )
+    try:
+        rewards = compute_rewards(model, input_ids, attention_mask)
+    finally:
+        hook.remove()
+    inputs, outputs = caught[-1]
+    if inputs.dim() == 2:
+        return inputs
+    position = (outputs.squeeze(-1).float() - rewards[:, None]).abs().argmin(dim=1)
+    return inputs[torch.arange(inputs.shape[0], device=inputs.device), position]
+
+
+def head_inputs(
+    model: nn.Module,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    batch_size: int = 64,
+    max_length: int = 512,
+    *,
+    progress: bool = False,
+    desc: str = "encoding",
+) -> Tensor:
+    """The reward head's inputs ``z_i`` (``[N, H]`` float32, CPU, input order), so that the
+    model's reward is ``head(z_i)`` (:func:`~.reward_model.reward_head`; eval mode, dropout off).
+
+    With the backbone frozen, a study can encode every text once and train only the head on
+    these features. Batching and truncation are those of :func:`score_responses`.
+
+    Raises:
+        ValueError: as :func:`score_responses` (over-length responses, no pad token).
+    """
+    batching = _Batching(batch_size, max_length)
+    encoded = _encode_all(tokenizer, prompts, responses, max_length)
+    pads = tokenizer_padding(tokenizer)
+    return _score(model, encoded, pads, batching, None, progress, desc, _head_input)

@@ -1,4 +1,9 @@
-"""The study's data: per source, training, calibration and test pairs from one simulator.
+"""The study's data: per source, training, calibration and test pairs.
+
+Real sources (``--sources``) go through the project's one split rule
+(:func:`~applications.reward_models.data.splits.load_splits`: test split or held-out prompts,
+calibration prompts drawn with the data seed and removed from training), over-length pairs
+dropped and counted. Without sources, the simulator preset generates the pairs:
 
 Training pairs are the first ``train_pairs`` of the source's train split, calibration pairs the
 next ``calibration_pairs`` (the simulator is prefix-stable, so training data does not depend on
@@ -9,13 +14,14 @@ result is checked with :func:`~applications.reward_models.evaluation.temperature
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from applications.reward_models.data.schema import PreferencePair
 from applications.reward_models.data.simulator import SIMULATOR_PRESETS
 from applications.reward_models.evaluation.temperature import check_disjoint
 
-__all__ = ["StudySplits", "build_splits"]
+__all__ = ["StudySplits", "build_splits", "load_study_splits"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class StudySplits:
     calibration: dict[str, list[PreferencePair]]
     test: dict[str, list[PreferencePair]]
     removed: dict[str, int]
+    drops: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -51,3 +58,43 @@ def build_splits(
         train[name], calibration[name], test[name] = tr, cal, te
         removed[name] = calibration_pairs - len(cal)
     return StudySplits(train, calibration, test, removed)
+
+
+def _real_splits(config: Any, tokenizer: Any) -> StudySplits:
+    from applications.reward_models.data.splits import (
+        configured_specs,
+        drop_overlength,
+        load_splits,
+    )
+
+    data = load_splits(
+        configured_specs(config),
+        data_seed=config.simulator_seed,
+        train_pairs=config.train_pairs,
+        test_pairs=config.test_pairs,
+        calibration_fraction=config.calibration_fraction,
+    )
+    drop_overlength(data, tokenizer, config.max_length)
+    for name in data.train:
+        sizes = {k: len(getattr(data, k)[name]) for k in ("train", "calibration", "test")}
+        if not all(sizes.values()):
+            raise ValueError(
+                f"source {name!r}: {sizes} pairs; the study needs training, calibration and test"
+                f" pairs (drops: {data.drops.for_source(name)})"
+            )
+        check_disjoint(data.calibration[name], train=data.train[name], test=data.test[name])
+    removed = {n: 0 for n in data.train}
+    return StudySplits(data.train, data.calibration, data.test, removed, data.drops.to_dict())
+
+
+def load_study_splits(config: Any, tokenizer: Any) -> StudySplits:
+    """The pairs of ``config.sources`` (real data), else of the ``config.simulator`` preset."""
+    if config.sources:
+        return _real_splits(config, tokenizer)
+    return build_splits(
+        config.simulator,
+        config.simulator_seed,
+        config.train_pairs,
+        config.calibration_pairs,
+        config.test_pairs,
+    )

@@ -147,3 +147,20 @@ def test_tokenizer_padding_reads_pad_id_and_side_and_rejects_missing_pad():
     assert tokenizer_padding(SimpleNamespace(pad_token_id=0, padding_side="right")) == (0, False)
     with pytest.raises(ValueError, match="no pad token"):
         tokenizer_padding(SimpleNamespace(pad_token_id=None, padding_side="right"))
+
+
+@pytest.mark.parametrize("arch", ["bert", "llama"])
+def test_head_inputs_reproduce_the_rewards_through_the_head(tmp_path, arch) -> None:
+    from applications.reward_models.modeling.reward_model import load_reward_model, reward_head
+    from applications.reward_models.modeling.scoring import head_inputs, score_responses
+    from applications.reward_models.testing import save_tiny_reward_model
+
+    model, tok = load_reward_model(save_tiny_reward_model(str(tmp_path / arch), arch))
+    prompts = ["hi there", "a longer prompt with several words", "x"]
+    responses = ["ok", "a reply that is long enough to need padding", "y z"]
+    z = head_inputs(model, tok, prompts, responses, batch_size=2, max_length=64)
+    rewards = score_responses(model, tok, prompts, responses, 2, 64, progress=False)
+    assert z.shape[0] == 3 and z.dtype == torch.float32
+    torch.testing.assert_close(reward_head(model)(z).squeeze(-1), rewards, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="cannot fit in max_length=4"):
+        head_inputs(model, tok, prompts, responses, max_length=4)

@@ -32,12 +32,20 @@ def test_config_parsing_and_validation() -> None:
     config = parse_args(
         ["--seeds", "2", "--schemes", "more,multitask", "--trainable_blocks", "none"]
     )
-    assert config.seeds == 2 and config.schemes == ("more", "multitask")
+    assert config.seeds == 2 and config.schemes == ["more", "multitask"]
     assert config.trainable_blocks is None and config.simulator == "domains"
-    with pytest.raises(ValueError, match="unknown simulator"):
-        StudyConfig(simulator="nope")
+    assert config.test_pairs >= 2000 and config.backbone == "frozen"
+    assert parse_args(["--schemes", "more", "multitask"]).schemes == ["more", "multitask"]
+    with pytest.raises(ValueError, match="unknown simulator 'nope'"):
+        parse_args(["--simulator", "nope"])
     with pytest.raises(ValueError, match="seeds"):
-        StudyConfig(seeds=0)
+        parse_args(["--seeds", "0"])
+    with pytest.raises(ValueError, match="ablations are MORE variants"):
+        parse_args(["--schemes", "multitask", "--ablations", "ema"])
+    with pytest.raises(ValueError, match="unknown ablations 'emma'"):
+        parse_args(["--ablations", "emma"])
+    with pytest.raises(ValueError, match="curve_pairs"):
+        parse_args(["--test_pairs", "10", "--curve_pairs", "20"])
     assert comparison_pairs(["multitask", "more", "balanced_uniform"]) == [
         ("more", "multitask"),
         ("more", "balanced_uniform"),
@@ -63,7 +71,7 @@ def test_summary_has_every_documented_key() -> None:
         scheme: [{s: _scored(b[s], k) for s in b} for b in base]
         for scheme, k in (("multitask", 3.0), ("more", 1.0))
     }
-    config = StudyConfig(seeds=2, n_boot=100, n_sim=100)
+    config = StudyConfig(seeds=2, n_boot=100, n_sim=100)  # type: ignore[call-arg]
     study = json.loads(json.dumps(summarize(config, scores)))
     assert study["schema_version"] == 1 and study["seeds"] == [0, 1]
     assert study["schemes"] == ["multitask", "more"] and study["sources"] == ["a", "b"]
@@ -94,12 +102,30 @@ def test_tiny_end_to_end_run(tmp_path) -> None:
 
     model = save_tiny_reward_model(str(tmp_path / "tiny"))
     out = tmp_path / "study"
-    argv = ["--seeds", "1", "--max_steps", "2", "--model", model, "--train_pairs", "12",
-            "--calibration_pairs", "8", "--test_pairs", "10", "--n_boot", "50", "--n_sim", "50",
-            "--output_dir", str(out)]  # fmt: skip
+    argv = ["--seeds", "2", "--max_steps", "4", "--model", model, "--train_pairs", "12",
+            "--calibration_pairs", "8", "--test_pairs", "10", "--curve_pairs", "4",
+            "--eval_every", "2", "--n_boot", "50", "--n_sim", "50", "--progress", "false",
+            "--ablations", "one_pair", "--output_dir", str(out)]  # fmt: skip
     assert main(argv) == 0
     study = json.loads((out / "study.json").read_text())
-    assert set(study["results"]) == {"multitask", "more", "balanced_uniform"}
-    assert {"more-multitask", "more-balanced_uniform"} <= set(study["comparisons"])
-    assert study["results"]["more"]["0"]["shared"]["n"] == 10
+    assert set(study["results"]) == {"multitask", "more", "balanced_uniform", "more[one_pair]"}
+    assert set(study["comparisons"]) == {
+        "more-multitask",
+        "more-balanced_uniform",
+        "more[one_pair]-more",
+        "more[one_pair]-multitask",
+    }
+    assert study["results"]["more"]["1"]["shared"]["n"] == 10
+    assert [c["step"] for c in study["curves"]["more"]["0"]] == [2, 4]
+    lam = study["weights"]["balanced_uniform"]["0"]
+    assert lam["mean"] == pytest.approx(dict.fromkeys(study["sources"], 0.2))
+    assert set(study["weights"]["more"]["1"]) >= {"mean", "std", "effective_weight"}
     assert "## Comparisons" in (out / "study.md").read_text()
+    # A second study on the same data reads the cached features instead of encoding again.
+    assert (out / "features.pt").is_file()
+    again = tmp_path / "again"
+    argv2 = [*argv[:-1], str(again), "--feature_cache", str(out / "features.pt")]
+    assert main(argv2) == 0
+    assert not (again / "features.pt").exists()
+    first = json.loads((again / "study.json").read_text())["results"]["more"]["0"]["all"]
+    assert first["ece"] == study["results"]["more"]["0"]["all"]["ece"]  # deterministic
