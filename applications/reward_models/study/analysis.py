@@ -3,14 +3,17 @@
 Pure functions of :class:`~applications.reward_models.study.training.Scored` (no model):
 
 * per scheme, seed and source: accuracy, ECE with its bootstrap interval over test pairs and its
-  noise floor, ECE after temperature scaling (T fit on the calibration pairs), Brier, log loss,
-  mean |Δ| and, on simulator data, the gold ECE (against ``true_prob``);
+  noise floor, ECE / ACE / MCE and noise floor at 5, 10 and 20 bins, the reliability bins, ECE
+  after temperature scaling (T fit on the calibration pairs) with its noise floor, Brier, log
+  loss, mean |Δ|, the paper's Table-1 statistics of Δ (:mod:`.table1`) and, on simulator data,
+  the gold ECE (against ``true_prob``);
 * per pair of schemes (``more`` − other), per source and over all sources pooled: paired
   hierarchical bootstrap intervals (seeds, then test pairs) of ΔECE and Δaccuracy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 
 from applications.reward_models.evaluation.metrics import (
+    CalibrationResult,
     calibration_errors,
     preference_accuracy,
     truth_calibration,
@@ -28,12 +32,24 @@ from applications.reward_models.evaluation.uncertainty import (
     bootstrap,
     noise_floor,
 )
+from applications.reward_models.study.table1 import table1_stats
 from applications.reward_models.study.training import Scored
 
-__all__ = ["ALL_SOURCES", "compare", "comparison_pairs", "model_metrics", "results"]
+__all__ = [
+    "ALL_SOURCES",
+    "REPORTED_BINS",
+    "compare",
+    "comparison_pairs",
+    "model_metrics",
+    "reliability",
+    "results",
+]
 
 ALL_SOURCES = "all"
 """Key of the pooled entry: every source's test pairs of a seed together."""
+
+REPORTED_BINS = (5, 10, 20)
+"""Bin counts M at which ECE and its noise floor are also reported (``ece_by_bins``)."""
 
 Scores = Mapping[str, Sequence[Mapping[str, Scored]]]  # scheme -> seed index -> source -> Scored
 
@@ -55,6 +71,38 @@ def _test(by_source: Mapping[str, Scored], source: str) -> np.ndarray:
     return _pooled(by_source).test if source == ALL_SOURCES else by_source[source].test
 
 
+def reliability(cal: CalibrationResult) -> dict[str, list[float | None] | list[int]]:
+    """Per equal-width bin: mean confidence, empirical accuracy (``None`` if empty), count.
+
+    Over the 2N symmetrized points the ECE is computed on, so ``Σ count = 2N`` and
+    ``Σ count·|confidence − accuracy| / 2N`` is the ECE.
+    """
+
+    def _null(v: list[float]) -> list[float | None]:
+        return [None if math.isnan(x) else x for x in v]  # empty bin: JSON has no NaN
+
+    return {
+        "confidence": _null(cal.bin_confidence),
+        "accuracy": _null(cal.bin_accuracy),
+        "count": list(cal.bin_counts),
+    }
+
+
+def _by_bins(d: torch.Tensor, n_bins: int, n_sim: int, seed: int) -> dict[str, object]:
+    """ECE and its noise floor at every reported M (and at ``n_bins``); ACE, MCE at ``n_bins``."""
+    ms = sorted({*REPORTED_BINS, n_bins})
+    cals = {m: calibration_errors(d, n_bins=m) for m in ms}
+    floors = {str(m): asdict(noise_floor(d.numpy(), m, n_sim, seed)) for m in ms}
+    return {
+        "ece_by_bins": {str(m): c.ece for m, c in cals.items()},
+        "noise_floor": floors[str(n_bins)],
+        "noise_floor_by_bins": floors,
+        "ace": cals[n_bins].ace,
+        "mce": cals[n_bins].mce,
+        "reliability": reliability(cals[n_bins]),
+    }
+
+
 def model_metrics(
     scored: Scored, n_bins: int = 10, n_boot: int = 1000, n_sim: int = 1000, seed: int = 0
 ) -> dict[str, object]:
@@ -67,13 +115,17 @@ def model_metrics(
         "accuracy": preference_accuracy(d).accuracy,
         "ece": cal.ece,
         "ece_ci": _ci(bootstrap([[scored.test]], n_bins, n_boot, seed).ece[0]),
-        "noise_floor": asdict(noise_floor(scored.test, n_bins, n_sim, seed)),
+        **_by_bins(d, n_bins, n_sim, seed),
         "ece_temperature_scaled": scaled.ece_scaled,
+        "noise_floor_temperature_scaled": asdict(
+            noise_floor(scored.test / scaled.temperature, n_bins, n_sim, seed)
+        ),
         "temperature": scaled.temperature,
         "n_calibration": scaled.n_calibration,
         "brier": cal.brier,
         "log_loss": cal.log_loss,
         "mean_abs_diff": float(d.abs().mean()),
+        "table1": table1_stats(scored.test).to_dict(),
     }
     if scored.true_prob is not None:
         row["gold_ece"] = truth_calibration(d, torch.from_numpy(scored.true_prob), n_bins).ece
