@@ -172,9 +172,13 @@ def run(config: StudyConfig) -> dict[str, Any]:
 
 
 def _write(config: StudyConfig, study: dict[str, Any]) -> None:
+    from applications.reward_models.study.plots import study_plots
+
     os.makedirs(config.output_dir, exist_ok=True)
     write_text_atomic(os.path.join(config.output_dir, "study.json"), json.dumps(study, indent=2))
-    write_text_atomic(os.path.join(config.output_dir, "study.md"), markdown_report(study))
+    plots = study_plots(study, os.path.join(config.output_dir, "plots"))
+    report = markdown_report(study, [os.path.relpath(p, config.output_dir) for p in plots])
+    write_text_atomic(os.path.join(config.output_dir, "study.md"), report)
 
 
 def main(argv: list[str] | None = None) -> int:
