@@ -4,13 +4,12 @@ With the backbone frozen, a reward model is ``r(x, y) = head(z(x, y))`` where ``
 reward head receives (:func:`~applications.reward_models.modeling.scoring.head_inputs`). Every
 (prompt, response) of the study's training, calibration and test pairs is encoded once; all
 schemes, seeds and ablations then train and score heads on the same table. The table is saved
-to a file keyed by the model, ``max_length`` and the texts, so a second study on the same data
-does not encode again.
+to a file (per model and ``max_length``, text by text), so a later study encodes only the texts
+it has not seen.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from collections.abc import Iterable, Sequence
@@ -23,13 +22,6 @@ from applications.reward_models.data.schema import PreferencePair
 __all__ = ["FeatureTable", "encode_pairs"]
 
 Text = tuple[str, str]
-
-
-def _fingerprint(model: str, max_length: int, texts: Sequence[Text]) -> str:
-    digest = hashlib.sha256(f"{model}\0{max_length}".encode())
-    for prompt, response in texts:
-        digest.update(f"\0{prompt}\1{response}".encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -68,13 +60,29 @@ def _texts(pairs: Iterable[PreferencePair]) -> list[Text]:
     return list(seen)
 
 
-def _load_cached(path: str, key: str, texts: list[Text]) -> FeatureTable | None:
-    if not os.path.isfile(path):
+def _load_cache(path: str | None, model_name: str, max_length: int) -> FeatureTable | None:
+    if not path or not os.path.isfile(path):
         return None
     saved = torch.load(path, weights_only=True)
-    if saved.get("key") != key:
+    if saved.get("model") != model_name or saved.get("max_length") != max_length:
         return None
+    texts = [tuple(t) for t in saved["texts"]]
     return FeatureTable(saved["features"], {t: i for i, t in enumerate(texts)})
+
+
+def _save_cache(path: str, model_name: str, max_length: int, table: FeatureTable) -> None:
+    from applications.reward_models.files import write_bytes_atomic
+
+    texts = sorted(table.rows, key=table.rows.__getitem__)
+    saved = {
+        "model": model_name,
+        "max_length": max_length,
+        "texts": [list(t) for t in texts],
+        "features": table.features,
+    }
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def encode_pairs(
@@ -87,20 +95,41 @@ def encode_pairs(
     progress: bool = True,
     trust_remote_code: bool = False,
 ) -> FeatureTable:
-    """The :class:`FeatureTable` of every text of ``pairs``, read from ``cache`` when it holds
-    exactly these texts for this model and ``max_length``, else encoded and written there
-    (atomically)."""
-    from applications.reward_models.files import write_bytes_atomic
+    """The :class:`FeatureTable` of every text of ``pairs``.
+
+    ``cache``: a file of features of earlier studies with the same model and ``max_length``;
+    only the texts it lacks are encoded, and the grown table is written back (atomically).
+    """
+    texts = _texts(pairs)
+    known = _load_cache(cache, model_name, max_length)
+    rows = dict(known.rows) if known is not None else {}
+    missing = [t for t in texts if t not in rows]
+    if not missing and known is not None:
+        return known
+    features = _encode(missing, model_name, max_length, batch_size, progress, trust_remote_code)
+    if known is not None:
+        features = torch.cat([known.features, features])
+    for t in missing:
+        rows[t] = len(rows)
+    table = FeatureTable(features, rows)
+    if cache:
+        _save_cache(cache, model_name, max_length, table)
+    return table
+
+
+def _encode(
+    texts: list[Text],
+    model_name: str,
+    max_length: int,
+    batch_size: int,
+    progress: bool,
+    trust_remote_code: bool,
+) -> torch.Tensor:
     from applications.reward_models.modeling.reward_model import load_reward_model
     from applications.reward_models.modeling.scoring import head_inputs
 
-    texts = _texts(pairs)
-    key = _fingerprint(model_name, max_length, texts)
-    cached = _load_cached(cache, key, texts) if cache else None
-    if cached is not None:
-        return cached
     model, tokenizer = load_reward_model(model_name, trust_remote_code=trust_remote_code)
-    features = head_inputs(
+    return head_inputs(
         model,
         tokenizer,
         [t[0] for t in texts],
@@ -110,8 +139,3 @@ def encode_pairs(
         progress=progress,
         desc="encoding texts (frozen backbone)",
     )
-    if cache:
-        buffer = io.BytesIO()
-        torch.save({"key": key, "features": features}, buffer)
-        write_bytes_atomic(cache, buffer.getvalue())
-    return FeatureTable(features, {t: i for i, t in enumerate(texts)})

@@ -32,7 +32,7 @@ class StudySplits:
     calibration: dict[str, list[PreferencePair]]
     test: dict[str, list[PreferencePair]]
     removed: dict[str, int]
-    drops: dict[str, dict[str, int]] = field(default_factory=dict)
+    drops: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
