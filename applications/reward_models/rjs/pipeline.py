@@ -242,27 +242,27 @@ def _report_rows(cfg: RJSConfig) -> tuple[list[Any], list[dict[str, Any]], str]:
             s: v["ppl"] for s, v in (_read(cfg.path("eval", "ppl", f"{policy}.json")) or {}).items()
         }
 
-    rms = list(cfg.reward_models())
     rows, head_to_head, judge = [Table2Row("base", ppl=ppl("base"))], [], cfg.judge
-    for candidate, baseline in judging_pairs(rms):
+    for candidate, baseline in judging_pairs(list(cfg.reward_models())):
         record = _read(judge_record_path(cfg, candidate, baseline))
-        judge = record["judge"] if record else judge
+        if record:
+            judge = record["judge"]
+            record = {k: v for k, v in record.items() if k != "outcomes"}  # per prompt: in eval/
         if baseline != "base":
             if record:
-                head_to_head.append(
-                    {**record, "candidate": f"rjs[{candidate}]", "baseline": f"rjs[{baseline}]"}
-                )
+                names = {"candidate": f"rjs[{candidate}]", "baseline": f"rjs[{baseline}]"}
+                head_to_head.append({**record, **names})
             continue
         row = Table2Row(
             f"rjs[{candidate}]",
             rm_scheme=candidate,
             ece=(_read(cfg.path("eval", "ece", f"{candidate}.json")) or {}).get("ece"),
             ppl=ppl(candidate),
-            win_tie_lose={k: v for k, v in record.items() if k != "outcomes"} if record else None,
+            win_tie_lose=record,
             best_of_n=_read(cfg.path("selected", f"{candidate}.stats.json")),
         )
         rows.append(row)
-    return rows, [{k: v for k, v in h.items() if k != "outcomes"} for h in head_to_head], judge
+    return rows, head_to_head, judge
 
 
 def stage_report(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:

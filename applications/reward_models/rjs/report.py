@@ -20,10 +20,11 @@ from typing import Any
 from applications.reward_models.rjs.intervals import BOOTSTRAP_SAMPLES
 from applications.reward_models.rjs.jsonl import write_json_atomic
 from applications.reward_models.rjs.judge import WinTieLose
+from applications.reward_models.rjs.records import Record
 
 
 @dataclass
-class Table2Row:
+class Table2Row(Record):
     """One policy's results; ``None`` where a column does not apply (the base policy)."""
 
     policy: str
@@ -32,16 +33,6 @@ class Table2Row:
     ppl: dict[str, float] = field(default_factory=dict)
     win_tie_lose: dict[str, Any] | None = None
     best_of_n: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "rm_scheme": self.rm_scheme,
-            "ece": self.ece,
-            "ppl": self.ppl,
-            "win_tie_lose": self.win_tie_lose,
-            "best_of_n": self.best_of_n,
-        }
 
 
 def _fmt(value: float | None, digits: int) -> str:
