@@ -48,3 +48,17 @@ def test_judge_record_path_names_both_sides(tmp_path):
     assert judge_record_path(cfg, "more", "multitask") == tmp_path / "eval" / "judge" / (
         "more-vs-multitask.json"
     )
+
+
+def test_long_preset_judges_hundreds_of_prompts_and_the_default_stays_quick():
+    from pathlib import Path
+
+    import applications.reward_models
+    from applications.reward_models.rjs.config import parse_args
+
+    preset = Path(applications.reward_models.__file__).parent / "configs" / "rjs_long.yaml"
+    _, cfg = parse_args(["all", "--config", str(preset)])
+    assert cfg.eval_prompts == cfg.num_prompts == 300
+    assert cfg.ece_roles() == {"helpful": "shared", "harmless": "shared"}
+    _, quick = parse_args(["all"])
+    assert quick.eval_prompts == quick.num_prompts == 32
