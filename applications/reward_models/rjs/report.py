@@ -58,7 +58,7 @@ def outcome_cells(win_tie_lose: Mapping[str, Any] | None) -> list[str]:
 _OUTCOME_HEADER = ["Win ↑", "Tie", "Lose ↓", "Win − lose ↑"]
 _CI_NOTE = (
     "95 % intervals in brackets: Wilson for win / tie / lose, percentile bootstrap over prompts "
-    f"({BOOTSTRAP_SAMPLES} resamples) for win − lose. Both response orders are judged "
+    f"({BOOTSTRAP_SAMPLES:,} resamples) for win − lose. Both response orders are judged "
     "(inconsistent verdicts are ties)."
 )
 
