@@ -56,7 +56,7 @@ def test_long_preset_judges_hundreds_of_prompts_and_the_default_stays_quick():
     import applications.reward_models
     from applications.reward_models.rjs.config import parse_args
 
-    preset = Path(applications.reward_models.__file__).parent / "configs" / "rjs_long.yaml"
+    preset = Path(applications.reward_models.__file__).parent / "configs" / "rjs" / "long.yaml"
     _, cfg = parse_args(["all", "--config", str(preset)])
     assert cfg.eval_prompts == cfg.num_prompts == 300
     assert cfg.ece_roles() == {"helpful": "shared", "harmless": "shared"}
