@@ -110,6 +110,12 @@ class RJSConfig:
     )
     ppl_pairs: int = option(16, help="held-out pairs per source for perplexity", check=positive)
     ece_pairs: int = option(64, help="held-out pairs per source for a computed ECE", check=positive)
+    ece_sources: list[str] = option(
+        factory=list,
+        metavar="ROLE=SOURCE",
+        help="test sets the ECE column averages, as in the paper's helpful and harmless "
+        "(default: helpful=shared harmless=shared on the simulator, else hh_helpful / hh_harmless)",
+    )
 
     @property
     def out_dir(self) -> str:
@@ -153,18 +159,39 @@ class RJSConfig:
         """
         if not self.rms:
             return {s: str(Path(self.rm_dir) / s / "final") for s in self.schemes}
-        out: dict[str, str] = {}
-        for item in self.rms:
-            name, sep, path = item.partition("=")
-            if not sep or not name or not path:
-                raise ValueError(f"--rms entries must be NAME=PATH, got {item!r}")
-            if name in out:
-                raise ValueError(f"reward model name {name!r} given twice")
-            out[name] = path
-        return out
+        return _name_map(self.rms, "--rms", "NAME=PATH")
+
+    def ece_roles(self) -> dict[str, str]:
+        """``role → test source`` whose ECEs the report averages (the paper: the mean over the
+        Helpful and Harmless test sets). The simulator has no helpful / harmless split: its
+        ``shared`` source (the gold preference alone, the role H&H plays) stands in for both, so
+        the column is the RM's ECE on ``shared``.
+
+        Raises:
+            ValueError: an ``ece_sources`` entry is not ``ROLE=SOURCE`` or a role repeats.
+        """
+        if self.ece_sources:
+            return _name_map(self.ece_sources, "--ece_sources", "ROLE=SOURCE")
+        if self.prompt_source == "simulator":
+            return {"helpful": "shared", "harmless": "shared"}
+        return {"helpful": "hh_helpful", "harmless": "hh_harmless"}
 
     def path(self, *parts: str) -> Path:
         return Path(self.out_dir).joinpath(*parts)
+
+
+def _name_map(items: Sequence[str], flag: str, form: str) -> dict[str, str]:
+    """``["A=x", "B=y"]`` → ``{"A": "x", "B": "y"}``; a malformed entry or a repeated name is an
+    error naming ``flag``."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{flag} entries must be {form}, got {item!r}")
+        if name in out:
+            raise ValueError(f"{flag}: name {name!r} given twice")
+        out[name] = value
+    return out
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[str, RJSConfig]:

@@ -4,7 +4,9 @@ A :class:`Judge` answers "which of two responses to this prompt is better?" with
 ``"second"`` or ``"tie"``. Position bias is controlled by asking twice with the order swapped
 (:func:`judge_with_swap`): the candidate **wins** if it is preferred in both orders, **loses** if
 the baseline is preferred in both, and anything else (disagreement, an explicit tie, an unparsable
-answer) is a **tie**.
+answer) is a **tie**. Any two policies' responses to the same prompts can be compared
+(:func:`judge_pairwise`); :func:`judging_pairs` lists the comparisons of a run (each aligned
+policy vs the base, and the aligned policies head to head).
 
 Judges provided: :class:`ScoreJudge` wraps any scalar scorer ``s(prompt, response)`` — the
 simulator's gold utility (:func:`gold_utility_judge`) or a reward model
@@ -14,9 +16,11 @@ any OpenAI-compatible chat endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from applications.reward_models.rjs.intervals import LEVEL, ConfidenceInterval, outcome_intervals
 
 Verdict = Literal["first", "second", "tie"]
 Outcome = Literal["win", "tie", "lose"]
@@ -124,14 +128,47 @@ class WinTieLose:
         n = max(self.n, 1)
         return {"win": self.win / n, "tie": self.tie / n, "lose": self.lose / n}
 
+    def intervals(self) -> dict[str, ConfidenceInterval]:
+        """95 % intervals: Wilson for ``win`` / ``tie`` / ``lose`` rates, a bootstrap over
+        prompts for ``win_minus_lose`` (:mod:`~applications.reward_models.rjs.intervals`);
+        empty when nothing was judged."""
+        return outcome_intervals(self.win, self.tie, self.lose) if self.n else {}
+
     def to_dict(self) -> dict[str, Any]:
+        """Counts, rates, ``win_minus_lose`` and ``ci`` (``{name: {"low", "high"}}``, level)."""
+        ci = {k: {"low": v.low, "high": v.high} for k, v in self.intervals().items()}
         return {
             "win": self.win,
             "tie": self.tie,
             "lose": self.lose,
             "n": self.n,
             "rates": self.rates(),
+            "win_minus_lose": (self.win - self.lose) / max(self.n, 1),
+            "ci": {"level": LEVEL, **ci},
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WinTieLose:
+        """The counts of a :meth:`to_dict` record (other keys are derived and ignored)."""
+        return cls(int(data["win"]), int(data["tie"]), int(data["lose"]))
+
+
+def judging_pairs(aligned: Sequence[str], base: str = "base") -> list[tuple[str, str]]:
+    """``(candidate, baseline)`` pairs to judge: every aligned policy against ``base``, then
+    every two aligned policies head to head, the later-listed one as the candidate (with the
+    default schemes ``multitask more``: MORE vs MultiTask, the paper's Table 2 comparison).
+
+    Raises:
+        ValueError: a name repeats or is ``base``.
+    """
+    names = list(aligned)
+    if len(set(names)) != len(names) or base in names:
+        raise ValueError(f"policy names must be distinct and not {base!r}, got {names}")
+    vs_base = [(name, base) for name in names]
+    head_to_head = [
+        (names[j], names[i]) for i in range(len(names)) for j in range(i + 1, len(names))
+    ]
+    return vs_base + head_to_head
 
 
 def judge_pairwise(

@@ -31,12 +31,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from applications.reward_models.rjs.judge import Verdict
+from applications.reward_models.rjs.records import Record
 
 SYSTEM_PROMPT = (
     "You are an impartial evaluator comparing two assistant responses to the same user message. "
@@ -104,7 +105,7 @@ def parse_verdict(answer: str) -> Verdict | None:
 
 
 @dataclass
-class HTTPJudgeStats:
+class HTTPJudgeStats(Record):
     """Counters: comparisons asked, HTTP requests sent, retries, comparisons that failed after all
     attempts (``errors``) and answers that could not be parsed (``unparsable``); both count as
     ties."""
@@ -114,9 +115,6 @@ class HTTPJudgeStats:
     retries: int = 0
     errors: int = 0
     unparsable: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class HTTPChatJudge:

@@ -6,7 +6,8 @@ Layout::
     scores/<rm>.jsonl, scores/<rm>.stats.json   stage score
     selected/<rm>.jsonl, selected/<rm>.stats.json   stage select
     policies/<rm>/                              stage sft (save_pretrained + sft_stats.json)
-    eval/responses/<policy>.jsonl, eval/ppl/<policy>.json, eval/judge/<rm>.json, eval/ece/<rm>.json
+    eval/responses/<policy>.jsonl, eval/ppl/<policy>.json, eval/ece/<rm>.json,
+    eval/judge/<candidate>-vs-<baseline>.json        stage evaluate
     report.md, report.json                      stage report
 """
 
@@ -39,7 +40,7 @@ def stderr_log(message: str) -> None:
 # ---------------------------------------------------------------- data sources
 # Prompts and held-out pairs follow the one split rule of data.splits, seeded by sim_seed (the
 # data seed): the policy never samples on, and PPL / ECE never score, the other split's prompts.
-def _simulator(cfg: RJSConfig) -> Any:
+def simulator(cfg: RJSConfig) -> Any:
     from applications.reward_models.data.simulator import PreferenceSimulator
 
     return PreferenceSimulator(seed=cfg.sim_seed)
@@ -71,23 +72,29 @@ def _source_pairs(cfg: RJSConfig, kind: str, split: str) -> list[Any]:
 def load_prompts(cfg: RJSConfig, split: str, n: int) -> list[str]:
     """``n`` prompts of ``split``: simulator prompts, or the first ``n`` unique source prompts."""
     if cfg.prompt_source == "simulator":
-        return _simulator(cfg).prompts(n, split=split)
+        return simulator(cfg).prompts(n, split=split)
     unique = list(dict.fromkeys(p.prompt for p in _source_pairs(cfg, cfg.prompt_source, split)))
     if not unique:
         raise ValueError(f"source {cfg.prompt_source!r} split {split!r} has no prompts")
     return unique[:n]
 
 
-def held_out_pairs(cfg: RJSConfig, n_per_source: int) -> dict[str, list[Any]]:
+def held_out_pairs(
+    cfg: RJSConfig, n_per_source: int, sources: list[str] | None = None
+) -> dict[str, list[Any]]:
     """Test preference pairs per source (for PPL on chosen responses and a computed ECE): the
-    simulator's test pairs, or the first ``n_per_source`` test pairs of a real source."""
+    simulator's test pairs, or the first ``n_per_source`` test pairs of a real source.
+
+    ``sources`` defaults to ``--ppl_sources``, else every simulator source or the prompt source.
+    """
     from applications.reward_models.data.splits import SplitSpec, load_test_pairs
 
     if cfg.prompt_source == "simulator":
-        specs = [SplitSpec(s) for s in cfg.ppl_sources or _simulator(cfg).source_names]
+        names = sources or cfg.ppl_sources or simulator(cfg).source_names
+        specs = [SplitSpec(s) for s in names]
         return load_test_pairs(specs, data_seed=cfg.sim_seed, test_pairs=n_per_source)
-    sources = cfg.ppl_sources or [cfg.prompt_source]
-    return {s: _source_pairs(cfg, s, "test")[:n_per_source] for s in sources}
+    names = sources or cfg.ppl_sources or [cfg.prompt_source]
+    return {s: _source_pairs(cfg, s, "test")[:n_per_source] for s in names}
 
 
 # ---------------------------------------------------------------- models
@@ -211,169 +218,67 @@ def stage_sft(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str
     return out
 
 
-def _build_judge(cfg: RJSConfig, models: Models) -> Any:
-    from applications.reward_models.rjs.judge import gold_utility_judge, reward_model_judge
-    from applications.reward_models.rjs.judge_http import HTTPChatJudge
-
-    if cfg.judge == "gold":
-        return gold_utility_judge(_simulator(cfg))
-    if cfg.judge.startswith("rm:"):
-        name = cfg.judge[3:]
-        rms = cfg.reward_models()
-        path = rms.get(name, name)
-        rm, tok = models.reward_model(path)
-        return reward_model_judge(rm, tok, name=f"rm:{name}", max_length=cfg.rm_max_length)
-    if cfg.judge == "http":
-        if not cfg.judge_url:
-            raise ValueError("--judge http needs --judge-url")
-        return HTTPChatJudge(
-            cfg.judge_url,
-            cfg.judge_model,
-            aspect=cfg.judge_aspect,
-            timeout=cfg.judge_timeout,
-            max_retries=cfg.judge_retries,
-        )
-    raise ValueError(f"unknown judge {cfg.judge!r}; expected gold, rm:NAME or http")
-
-
-def _policy_responses(
-    cfg: RJSConfig,
-    models: Models,
-    policy: str,
-    prompts: list[str],
-    held_out: dict[str, list[Any]],
-    log: Log,
-) -> list[str]:
-    """One response per test prompt of ``policy`` and its perplexity on held-out chosen
-    responses (both resumable: a policy with both on disk is not even loaded)."""
-    from applications.reward_models.rjs.ppl import perplexity
-
-    ppl_path = cfg.path("eval", "ppl", f"{policy}.json")
-    resp_path = cfg.path("eval", "responses", f"{policy}.jsonl")
-    done = load_samples(resp_path)
-    answered = all(done.get(i, {}).get("prompt") == p for i, p in enumerate(prompts))
-    if ppl_path.is_file() and answered:
-        log(f"evaluate[{policy}]: responses and perplexity on disk, skipped")
-        return [done[i]["samples"][0]["response"] for i in range(len(prompts))]
-    model, tokenizer = models.policy(policy)
-    gen = cfg.generation()
-    sample_prompts(
-        prompts,
-        resp_path,
-        policy_sampler(model, tokenizer, gen),
-        n=1,
-        seed=cfg.seed,
-        rows_per_batch=gen.batch_size,
-        meta={
-            "policy": cfg.policy if policy == "base" else str(cfg.path("policies", policy)),
-            "generation": gen.__dict__,
-        },
-        length_fn=prompt_token_length(tokenizer),
-        log=log,
-    )
-    if not ppl_path.is_file():
-        ppl = {
-            src: perplexity(
-                model,
-                tokenizer,
-                [(p.prompt, p.chosen) for p in pairs[: cfg.ppl_pairs]],
-                max_length=cfg.sft_max_length,
-            ).to_dict()
-            for src, pairs in held_out.items()
-        }
-        write_json_atomic(ppl_path, ppl)
-        log(f"ppl[{policy}]: " + ", ".join(f"{s}={v['ppl']:.2f}" for s, v in ppl.items()))
-    recs = load_samples(resp_path)
-    return [recs[i]["samples"][0]["response"] for i in range(len(prompts))]
-
-
-def _rm_ece(
-    cfg: RJSConfig, models: Models, name: str, path: str, held_out: dict[str, list[Any]]
-) -> None:
-    """``eval/ece/<name>.json``: the RM's ECE from its training ``metrics.json``, else computed
-    by the one evaluator on held-out pairs (its document in ``eval/ece/<name>.metrics.json``)."""
-    from applications.reward_models.evaluation.schema import model_ece, write_metrics
-    from applications.reward_models.rjs.rm_calibration import read_rm_ece, rm_metrics
-
-    ece_path = cfg.path("eval", "ece", f"{name}.json")
-    if ece_path.is_file():
-        return
-    found = read_rm_ece(path)
-    if found is not None:
-        write_json_atomic(ece_path, {"ece": found[0], "from": found[1]})
-        return
-    rm, tok = models.reward_model(path)
-    pairs = {s: ps[: cfg.ece_pairs] for s, ps in held_out.items()}
-    settings = {"data_seed": cfg.sim_seed, "pairs_per_source": cfg.ece_pairs}
-    document = rm_metrics(
-        rm, tok, pairs, name=name, max_length=cfg.rm_max_length, settings=settings
-    )
-    doc_path = write_metrics(cfg.path("eval", "ece", f"{name}.metrics.json"), document)
-    entry = document["models"][name]
-    info = {
-        "ece": model_ece(document, name)[0],
-        "from": f"computed: mean over sources of held-out ECE (10 bins), {doc_path}",
-        "per_source": {s: row["ece"] for s, row in entry["sources"].items()},
-        "pairs_per_source": cfg.ece_pairs,
-        "skipped": entry["drops"]["total"],
-    }
-    write_json_atomic(ece_path, info)
-
-
 def stage_evaluate(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    """Responses + perplexity per policy, judge each RJS policy against the base, RM ECEs."""
-    from applications.reward_models.rjs.judge import judge_pairwise
+    """Responses + perplexity per policy, the judged comparisons, RM ECEs
+    (:mod:`applications.reward_models.rjs.evaluate`)."""
+    from applications.reward_models.rjs.evaluate import evaluate
 
-    prompts = load_prompts(cfg, "test", cfg.eval_prompts)
-    held_out = held_out_pairs(cfg, max(cfg.ppl_pairs, cfg.ece_pairs))
-    rms = cfg.reward_models()
-    responses = {
-        policy: _policy_responses(cfg, models, policy, prompts, held_out, log)
-        for policy in ["base", *rms]
-    }
-    judge = _build_judge(cfg, models)
-    out: dict[str, Any] = {}
-    for name, path in rms.items():
-        counts, outcomes = judge_pairwise(judge, prompts, responses[name], responses["base"])
-        record: dict[str, Any] = {"judge": judge.name, **counts.to_dict(), "outcomes": outcomes}
-        if hasattr(judge, "stats"):
-            record["judge_stats"] = judge.stats.to_dict()
-        write_json_atomic(cfg.path("eval", "judge", f"{name}.json"), record)
-        log(f"judge[{name}] vs base: {counts.to_dict()}")
-        _rm_ece(cfg, models, name, path, held_out)
-        out[name] = counts.to_dict()
-    return out
+    return evaluate(cfg, models, log)
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _report_rows(cfg: RJSConfig) -> tuple[list[Any], list[dict[str, Any]], str]:
+    """Table 2 rows (base, then each aligned policy vs base), the head-to-head records of the
+    aligned policies, and the judge's name, from the evaluate stage's files."""
+    from applications.reward_models.rjs.evaluate import judge_record_path
+    from applications.reward_models.rjs.judge import judging_pairs
+    from applications.reward_models.rjs.report import Table2Row
+
+    def ppl(policy: str) -> dict[str, float]:
+        return {
+            s: v["ppl"] for s, v in (_read(cfg.path("eval", "ppl", f"{policy}.json")) or {}).items()
+        }
+
+    rows, head_to_head, judge = [Table2Row("base", ppl=ppl("base"))], [], cfg.judge
+    for candidate, baseline in judging_pairs(list(cfg.reward_models())):
+        record = _read(judge_record_path(cfg, candidate, baseline))
+        if record:
+            judge = record["judge"]
+            record = {k: v for k, v in record.items() if k != "outcomes"}  # per prompt: in eval/
+        if baseline != "base":
+            if record:
+                names = {"candidate": f"rjs[{candidate}]", "baseline": f"rjs[{baseline}]"}
+                head_to_head.append({**record, **names})
+            continue
+        row = Table2Row(
+            f"rjs[{candidate}]",
+            rm_scheme=candidate,
+            ece=(_read(cfg.path("eval", "ece", f"{candidate}.json")) or {}).get("ece"),
+            ppl=ppl(candidate),
+            win_tie_lose=record,
+            best_of_n=_read(cfg.path("selected", f"{candidate}.stats.json")),
+        )
+        rows.append(row)
+    return rows, head_to_head, judge
 
 
 def stage_report(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    from applications.reward_models.rjs.report import Table2Row, write_report
+    from applications.reward_models.rjs.report import write_report
 
-    def load(path: Path) -> Any:
-        return json.loads(path.read_text()) if path.is_file() else None
-
-    base_ppl = load(cfg.path("eval", "ppl", "base.json")) or {}
-    rows = [Table2Row("base", ppl={s: v["ppl"] for s, v in base_ppl.items()})]
-    judge_name = cfg.judge
-    for name in cfg.reward_models():
-        ppl = load(cfg.path("eval", "ppl", f"{name}.json")) or {}
-        wtl = load(cfg.path("eval", "judge", f"{name}.json"))
-        if wtl:
-            judge_name = wtl["judge"]
-        ece = (load(cfg.path("eval", "ece", f"{name}.json")) or {}).get("ece")
-        rows.append(
-            Table2Row(
-                f"rjs[{name}]",
-                rm_scheme=name,
-                ece=ece,
-                ppl={s: v["ppl"] for s, v in ppl.items()},
-                win_tie_lose={k: wtl[k] for k in ("win", "tie", "lose", "n", "rates")}
-                if wtl
-                else None,
-                best_of_n=load(cfg.path("selected", f"{name}.stats.json")),
-            )
-        )
+    rows, head_to_head, judge = _report_rows(cfg)
     sources = list(dict.fromkeys(s for r in rows for s in r.ppl))  # evaluation order, not sorted
-    md, js = write_report(rows, cfg.out_dir, judge_name, sources, extra={"config": cfg.__dict__})
+    md, js = write_report(
+        rows,
+        cfg.out_dir,
+        judge,
+        sources,
+        extra={"config": cfg.__dict__},
+        head_to_head=head_to_head,
+        ece_sources=cfg.ece_roles(),
+    )
     log(f"report: {md} and {js}")
     print(md.read_text())
     return {"markdown": str(md), "json": str(js)}

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from applications.reward_models.rjs.records import Record
 from applications.reward_models.rjs.sft import build_sft_example, collate_sft, response_nll
 
 
 @dataclass(frozen=True)
-class PerplexityResult:
+class PerplexityResult(Record):
     """``ppl = exp(nll_per_token)`` over ``tokens`` response tokens of ``examples`` examples."""
 
     ppl: float
@@ -32,9 +33,6 @@ class PerplexityResult:
     tokens: int
     examples: int
     dropped_too_long: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @torch.inference_mode()

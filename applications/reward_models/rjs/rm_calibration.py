@@ -7,6 +7,10 @@ unweighted mean over test sources of the per-source ECE, symmetrized points, 10 
 bins). Otherwise it is computed on held-out pairs with the same evaluator
 (:func:`evaluation.scorer.evaluate_model`). A ``metrics.json`` of an old layout is an error, not
 a guess.
+
+The RJS table's ECE is the paper's: the mean over the Helpful and Harmless test sets of the RM's
+ECE (:func:`role_ece`, :func:`read_rm_role_ece`); which test sources play those roles is the
+pipeline's ``--ece_sources`` (on the simulator, its ``shared`` source for both).
 """
 
 from __future__ import annotations
@@ -21,7 +25,27 @@ from applications.reward_models.evaluation.schema import (
     read_metrics,
 )
 
-__all__ = ["compute_rm_ece", "read_rm_ece", "rm_metrics"]
+__all__ = [
+    "compute_rm_ece",
+    "read_rm_ece",
+    "read_rm_role_ece",
+    "rm_metrics",
+    "role_ece",
+    "source_eces",
+]
+
+
+def _metrics_entry(rm_dir: str | Path) -> tuple[Path, dict[str, Any], str] | None:
+    """``(file, document, model name)`` of the first ``metrics.json`` found for ``rm_dir``."""
+    rm_dir = Path(rm_dir)
+    name = rm_dir.parent.name if rm_dir.name == "final" else rm_dir.name
+    for candidate in (rm_dir / "metrics.json", rm_dir.parent / "metrics.json"):
+        if candidate.is_file():
+            document = read_metrics(candidate)
+            if name not in document["models"] and len(document["models"]) == 1:
+                name = next(iter(document["models"]))
+            return candidate, document, name
+    return None
 
 
 def read_rm_ece(rm_dir: str | Path) -> tuple[float, str] | None:
@@ -38,20 +62,58 @@ def read_rm_ece(rm_dir: str | Path) -> tuple[float, str] | None:
         ValueError: malformed JSON; MetricsSchemaError: an old / unknown layout, or a file of
             several models none of which is this run.
     """
-    rm_dir = Path(rm_dir)
-    name = rm_dir.parent.name if rm_dir.name == "final" else rm_dir.name
-    for candidate in (rm_dir / "metrics.json", rm_dir.parent / "metrics.json"):
-        if not candidate.is_file():
-            continue
-        document = read_metrics(candidate)
-        entry = document["models"].get(name)
-        if entry is None and len(document["models"]) == 1:
-            entry = next(iter(document["models"].values()))
-        if entry is not None and (entry.get("average") or {}).get("ece") is None:
-            return None
-        ece, key = model_ece(document, name)
-        return ece, f"{candidate}: {key}"
-    return None
+    found = _metrics_entry(rm_dir)
+    if found is None:
+        return None
+    path, document, name = found
+    entry = document["models"].get(name)
+    if entry is not None and (entry.get("average") or {}).get("ece") is None:
+        return None
+    ece, key = model_ece(document, name)
+    return ece, f"{path}: {key}"
+
+
+def role_ece(
+    per_source: Mapping[str, float | None], roles: Mapping[str, str]
+) -> tuple[float, dict[str, dict[str, Any]]] | None:
+    """The paper's RJS-table ECE: the unweighted mean over ``roles`` (``role → test source``,
+    e.g. ``helpful → hh_helpful``) of the per-source ECE.
+
+    Returns:
+        ``(mean, {role: {"source", "ece"}})``, or ``None`` when a role's source has no ECE.
+
+    Raises:
+        ValueError: ``roles`` is empty.
+    """
+    if not roles:
+        raise ValueError("no test source to average the ECE over")
+    values = {role: per_source.get(source) for role, source in roles.items()}
+    if any(v is None for v in values.values()):
+        return None
+    detail = {role: {"source": roles[role], "ece": float(v)} for role, v in values.items()}  # type: ignore[arg-type]
+    return sum(d["ece"] for d in detail.values()) / len(detail), detail
+
+
+def source_eces(document: Mapping[str, Any], name: str) -> dict[str, float | None]:
+    """``{source: ECE}`` of model ``name`` in a ``metrics.json`` document (``{}`` if absent)."""
+    entry = document["models"].get(name) or {}
+    return {s: row.get("ece") for s, row in (entry.get("sources") or {}).items()}
+
+
+def read_rm_role_ece(
+    rm_dir: str | Path, roles: Mapping[str, str]
+) -> tuple[float, str, dict[str, dict[str, Any]]] | None:
+    """:func:`role_ece` from the RM's training ``metrics.json`` (found as by
+    :func:`read_rm_ece`): ``(mean, "<file>: models.<name>.sources", per role)``, or ``None``
+    when there is no file or it lacks a role's source."""
+    found = _metrics_entry(rm_dir)
+    if found is None:
+        return None
+    path, document, name = found
+    result = role_ece(source_eces(document, name), roles)
+    if result is None:
+        return None
+    return result[0], f"{path}: models.{name}.sources", result[1]
 
 
 def rm_metrics(

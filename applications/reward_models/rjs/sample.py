@@ -12,7 +12,6 @@ refuses to mix settings: a run with different ``n`` / sampling settings / policy
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,12 +31,13 @@ from applications.reward_models.rjs.generation import (
     row_seed,
 )
 from applications.reward_models.rjs.policy import encode_prompt
+from applications.reward_models.rjs.records import Record
 
 GenerateFn = Callable[[Sequence[str], Sequence[int]], list[Generation]]
 
 
 @dataclass
-class SampleStats:
+class SampleStats(Record):
     """What a sampling run did: prompts already present, newly sampled, truncated lines dropped."""
 
     prompts_total: int = 0
@@ -45,9 +45,6 @@ class SampleStats:
     prompts_sampled: int = 0
     truncated_lines_dropped: int = 0
     unfinished_responses: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
 
 
 def load_samples(path: str | Path) -> dict[int, dict[str, Any]]:

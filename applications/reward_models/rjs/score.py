@@ -14,7 +14,6 @@ already scored. The scorer itself is the application's one,
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,13 @@ from typing import Any
 
 from applications.reward_models.files import append_jsonl, read_jsonl, repair_jsonl
 from applications.reward_models.modeling.scoring import EncodeFn, score_texts
+from applications.reward_models.rjs.records import Record
 
 __all__ = ["EncodeFn", "ScoreStats", "load_scores", "score_samples", "score_texts"]
 
 
 @dataclass
-class ScoreStats:
+class ScoreStats(Record):
     """Counts of one scoring run for one RM."""
 
     prompts_skipped: int = 0
@@ -35,9 +35,6 @@ class ScoreStats:
     responses_scored: int = 0
     responses_unencodable: int = 0
     truncated_lines_dropped: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
 
 
 def load_scores(path: str | Path) -> dict[int, list[float | None]]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from applications.reward_models.rjs.jsonl import write_json_atomic, write_jsonl_atomic
+from applications.reward_models.rjs.records import Record
 
 
 def best_of_n(scores: Sequence[float | None]) -> int | None:
@@ -40,7 +41,7 @@ def best_of_n(scores: Sequence[float | None]) -> int | None:
 
 
 @dataclass
-class SelectStats:
+class SelectStats(Record):
     """Best-of-n statistics (see module docstring)."""
 
     prompts: int = 0
@@ -51,9 +52,6 @@ class SelectStats:
     mean_best_reward: float = float("nan")
     best_minus_mean: float = float("nan")
     max_reward: float = float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def select_best(

@@ -17,7 +17,7 @@ unpadded sequences).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from applications.reward_models.data.collate import pad_token_ids
 from applications.reward_models.files import atomic_directory, write_json_atomic
 from applications.reward_models.rjs.policy import encode_prompt, end_of_response
+from applications.reward_models.rjs.records import Record
 
 IGNORE_INDEX = -100
 
@@ -111,16 +112,13 @@ class SFTConfig:
 
 
 @dataclass
-class SFTStats:
+class SFTStats(Record):
     """What SFT did: examples used/dropped and the loss of every step."""
 
     examples: int = 0
     examples_dropped_too_long: int = 0
     steps: int = 0
     losses: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def finetune(

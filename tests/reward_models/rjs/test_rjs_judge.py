@@ -16,6 +16,7 @@ from applications.reward_models.rjs.judge import (
     gold_utility_judge,
     judge_pairwise,
     judge_with_swap,
+    judging_pairs,
 )
 from applications.reward_models.rjs.judge_http import (
     JUDGE_PROMPTS,
@@ -55,13 +56,19 @@ def test_score_judge_win_tie_lose_and_margin():
     margin = ScoreJudge("len", lambda p, r: float(len(r)), margin=3.0)
     assert judge_with_swap(margin, "p", "abcde", "abc") == "tie"
     counts, _ = judge_pairwise(judge, ["p"] * 3, ["aaa", "a", "aa"], ["a", "aaa", "bb"])
-    assert counts.to_dict() == {
+    record = counts.to_dict()
+    assert {k: record[k] for k in ("win", "tie", "lose", "n", "rates", "win_minus_lose")} == {
         "win": 1,
         "tie": 1,
         "lose": 1,
         "n": 3,
         "rates": {"win": 1 / 3, "tie": 1 / 3, "lose": 1 / 3},
+        "win_minus_lose": 0.0,
     }
+    # Wilson 95 % of 1/3 (scipy.stats.binomtest(1, 3).proportion_ci(method="wilson")).
+    assert record["ci"]["win"] == pytest.approx({"low": 0.0614919, "high": 0.7923404}, abs=1e-6)
+    assert record["ci"]["level"] == 0.95 and WinTieLose.from_dict(record) == counts
+    assert WinTieLose(0, 0, 0).to_dict()["ci"] == {"level": 0.95}  # nothing judged: no interval
     with pytest.raises(ValueError, match="lengths"):
         judge_pairwise(judge, ["p"], ["a", "b"], ["c"])
 
@@ -341,3 +348,26 @@ def test_reward_model_judge_follows_the_rm_scores():
     rb = score_texts(model, tok, prompts, base, max_length=64)
     expected = ["win" if c > b else "lose" if c < b else "tie" for c, b in zip(rc, rb, strict=True)]
     assert outcomes == expected and counts.n == 3 and judge.name == "rm:tiny"
+
+
+def test_judging_pairs_each_vs_base_then_head_to_head():
+    assert judging_pairs(["multitask", "more"]) == [
+        ("multitask", "base"),
+        ("more", "base"),
+        ("more", "multitask"),  # the paper's comparison: MORE-aligned vs MultiTask-aligned
+    ]
+    three = judging_pairs(["a", "b", "c"])
+    assert three[3:] == [("b", "a"), ("c", "a"), ("c", "b")]
+    assert judging_pairs(["more"]) == [("more", "base")]
+    for bad in (["a", "a"], ["base"]):
+        with pytest.raises(ValueError, match="distinct"):
+            judging_pairs(bad)
+
+
+def test_head_to_head_outcomes_mirror_when_the_sides_swap():
+    judge = ScoreJudge("len", lambda p, r: float(len(r)))
+    prompts, x, y = ["p", "q", "r"], ["long one", "s", "same"], ["s", "long one", "abcd"]
+    forward, out_f = judge_pairwise(judge, prompts, x, y)
+    backward, out_b = judge_pairwise(judge, prompts, y, x)
+    assert (forward.win, forward.tie, forward.lose) == (backward.lose, backward.tie, backward.win)
+    assert out_f == ["win", "lose", "tie"] and out_b == ["lose", "win", "tie"]

@@ -86,20 +86,98 @@ def _rows():
 
 
 def test_markdown_table2_layout():
-    md = render_markdown(_rows(), judge="gold", sources=["helpful", "harmless"])
-    lines = md.splitlines()
-    assert (
-        lines[0]
-        == "| Policy | RM scheme | ECE ↓ | PPL helpful ↓ | PPL harmless ↓ | Win ↑ | Tie | Lose ↓ |"
+    md = render_markdown(
+        _rows(), judge="gold", sources=["helpful", "harmless"], ece_sources={"helpful": "shared"}
     )
-    assert lines[2] == "| base | — | — | 12.35 | 20.00 | — | — | — |"
-    assert lines[3] == "| rjs[more] | more | 0.0123 | 11.00 | 19.50 | 75.0 | 25.0 | 0.0 |"
-    assert "on 4 prompts, judge `gold`" in md
+    lines = md.splitlines()
+    assert lines[0] == (
+        "| Policy | RM scheme | ECE ↓ | PPL helpful ↓ | PPL harmless ↓ | Win ↑ | Tie | Lose ↓ "
+        "| Win − lose ↑ |"
+    )
+    assert lines[2] == "| base | — | — | 12.35 | 20.00 | — | — | — | — |"
+    # Wilson 95 %: 3/4 → [30.1, 95.4], 1/4 → [4.6, 69.9], 0/4 → [0.0, 49.0] (scipy binomtest).
+    assert lines[3] == (
+        "| rjs[more] | more | 0.0123 | 11.00 | 19.50 | 75.0 [30.1, 95.4] | 25.0 [4.6, 69.9] "
+        "| 0.0 [0.0, 49.0] | 75.0 [25.0, 100.0] |"
+    )
+    assert "on 4 prompts, judge `gold`" in md and "Wilson" in md
+    assert "Helpful and Harmless: helpful = `shared`." in md
+
+
+def _more_vs_multitask():
+    from applications.reward_models.rjs.judge import WinTieLose
+
+    return {
+        "candidate": "rjs[more]",
+        "baseline": "rjs[multitask]",
+        **WinTieLose(44, 22, 34).to_dict(),
+    }
+
+
+def test_head_to_head_section():
+    from applications.reward_models.rjs.report import render_head_to_head
+
+    assert render_head_to_head([], "gold") == ""
+    md = render_head_to_head([_more_vs_multitask()], "gold")
+    lines = md.splitlines()
+    assert lines[0] == "## Head to head"
+    assert lines[2] == "| Candidate | Baseline | n | Win ↑ | Tie | Lose ↓ | Win − lose ↑ |"
+    assert lines[4].startswith(
+        "| rjs[more] | rjs[multitask] | 100 | 44.0 [34.7, 53.8] | 22.0 [15.0, 31.1] "
+        "| 34.0 [25.5, 43.7] | 10.0 ["
+    )
 
 
 def test_write_report_markdown_and_json(tmp_path):
-    md, js = write_report(_rows(), tmp_path, judge="gold", extra={"note": "x"})
+    md, js = write_report(
+        _rows(),
+        tmp_path,
+        judge="gold",
+        extra={"note": "x"},
+        head_to_head=[_more_vs_multitask()],
+        ece_sources={"helpful": "shared", "harmless": "shared"},
+    )
     data = json.loads(js.read_text())
     assert data["judge"] == "gold" and data["note"] == "x"
     assert data["rows"][1]["win_tie_lose"]["win"] == 3 and data["rows"][0]["ece"] is None
-    assert "| rjs[more] |" in md.read_text()
+    assert data["head_to_head"][0]["ci"]["win"]["low"] == pytest.approx(0.34672, abs=1e-5)
+    assert data["ece_sources"] == {"helpful": "shared", "harmless": "shared"}
+    text = md.read_text()
+    assert "| rjs[more] |" in text and "## Head to head" in text
+
+
+def test_role_ece_is_the_mean_over_helpful_and_harmless(tmp_path):
+    from applications.reward_models.evaluation.schema import metrics_document, write_metrics
+    from applications.reward_models.rjs.rm_calibration import read_rm_role_ece, role_ece
+
+    per_source = {"hh_helpful": 0.02, "hh_harmless": 0.04, "webgpt": 0.9}
+    roles = {"helpful": "hh_helpful", "harmless": "hh_harmless"}
+    ece, detail = role_ece(per_source, roles)
+    assert ece == pytest.approx(0.03)  # webgpt is not part of the paper's RJS-table ECE
+    assert detail["harmless"] == {"source": "hh_harmless", "ece": 0.04}
+    assert role_ece(per_source, {"helpful": "oasst1"}) is None
+    with pytest.raises(ValueError, match="no test source"):
+        role_ece(per_source, {})
+
+    final = tmp_path / "more" / "final"
+    final.mkdir(parents=True)
+    assert read_rm_role_ece(final, roles) is None
+    sources = {s: {"ece": e} for s, e in per_source.items()}
+    entry = {"sources": sources, "average": {"ece": 0.32}}
+    write_metrics(tmp_path / "more" / "metrics.json", metrics_document({"more": entry}))
+    ece, where, _ = read_rm_role_ece(final, roles)
+    assert ece == pytest.approx(0.03) and where.endswith("metrics.json: models.more.sources")
+    assert read_rm_role_ece(final, {"helpful": "summarize"}) is None  # computed instead
+
+
+def test_ece_roles_default_and_explicit():
+    from applications.reward_models.rjs.config import RJSConfig
+
+    assert RJSConfig().ece_roles() == {"helpful": "shared", "harmless": "shared"}
+    real = RJSConfig(prompt_source="hh_helpful")
+    assert real.ece_roles() == {"helpful": "hh_helpful", "harmless": "hh_harmless"}
+    assert RJSConfig(ece_sources=["helpful=noisy"]).ece_roles() == {"helpful": "noisy"}
+    with pytest.raises(ValueError, match="--ece_sources entries must be ROLE=SOURCE"):
+        RJSConfig(ece_sources=["noisy"]).ece_roles()
+    with pytest.raises(ValueError, match="given twice"):
+        RJSConfig(ece_sources=["a=x", "a=y"]).ece_roles()
