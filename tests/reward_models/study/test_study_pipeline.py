@@ -129,3 +129,14 @@ def test_tiny_end_to_end_run(tmp_path) -> None:
     assert not (again / "features.pt").exists()
     first = json.loads((again / "study.json").read_text())["results"]["more"]["0"]["all"]
     assert first["ece"] == study["results"]["more"]["0"]["all"]["ece"]  # deterministic
+
+
+def test_the_long_preset_parses() -> None:
+    from pathlib import Path
+
+    import applications.reward_models as package
+
+    path = Path(package.__file__).parent / "configs" / "study" / "long.yaml"
+    config = parse_args(["--config", str(path)])
+    assert config.seeds == 10 and config.test_pairs >= 2000
+    assert set(config.ablations) == {"one_pair", "ema", "no_normalization", "more_pairs"}
