@@ -47,11 +47,9 @@ from applications.reward_models.training.sources_config import (
 __all__ = [
     "SCHEMES",
     "MoreConfig",
-    "SourceConfig",
     "TrainConfig",
     "from_dict",
     "parse_args",
-    "parse_source",
     "save_config",
     "usage",
 ]

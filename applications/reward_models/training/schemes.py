@@ -47,6 +47,7 @@ __all__ = [
     "MultiTask",
     "Scheme",
     "Single",
+    "SourceBatch",
     "StepLoss",
     "make_weighting",
     "resolve_scheme",
@@ -71,6 +72,23 @@ class StepLoss:
     losses: list[torch.Tensor | None]
     accuracies: list[torch.Tensor | None]
     weights: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """What :meth:`Scheme.combine` sees of a micro-batch.
+
+    Attributes:
+        margins: Δ_j = r(x_j, y_w) − r(x_j, y_l) of every pair.
+        source_ids: each pair's source.
+        names: the run's sources, in order (the order of ``losses`` and of λ).
+        losses: per-source L_i (``None`` where the source is absent from the batch).
+    """
+
+    margins: torch.Tensor
+    source_ids: list[str]
+    names: list[str]
+    losses: list[torch.Tensor | None]
 
 
 def source_losses(
@@ -155,7 +173,6 @@ class Scheme(ABC):
         """The stateful per-source weighting, or ``None`` (default: none)."""
         return None
 
-    @abstractmethod
     def loss(
         self,
         margins: torch.Tensor,
@@ -163,7 +180,18 @@ class Scheme(ABC):
         names: list[str],
         weighting: MinNormWeighting | None,
     ) -> StepLoss:
-        """The micro-batch's loss from the reward margins Δ and each pair's source."""
+        """The micro-batch's loss from the reward margins Δ and each pair's source: the
+        per-source L_i and accuracies (:func:`source_losses`), combined by :meth:`combine`."""
+        losses, accs = source_losses(margins, source_ids, names)
+        batch = SourceBatch(margins, source_ids, names, losses)
+        loss, weights = self.combine(batch, weighting)
+        return StepLoss(loss, losses, accs, weights)
+
+    @abstractmethod
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The loss to backpropagate and the λ applied to the L_i (``None``: a mean over pairs)."""
 
     def for_config(self, config: TrainConfig) -> Scheme:
         """This scheme with the options ``config`` sets for it (default: itself)."""
@@ -176,15 +204,10 @@ class Scheme(ABC):
 class _PairMean(Scheme):
     """Loss mean_j −log σ(Δ_j) over the batch's pairs."""
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
-        losses, accs = source_losses(margins, source_ids, names)
-        return StepLoss(-F.logsigmoid(margins).mean(), losses, accs)
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, None]:
+        return -F.logsigmoid(batch.margins).mean(), None
 
 
 class Single(_PairMean):
@@ -279,25 +302,20 @@ class More(_Balanced):
     ) -> MinNormWeighting:
         return make_weighting(config, model, num_sources)
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if weighting is None:
             raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
-        losses, accs = source_losses(margins, source_ids, names)
         if self.lambda_pairs is None:
-            out = weighting.combine(losses)
-            return StepLoss(out.loss, losses, accs, out.weights.detach())
-        keep = _first_per_source(source_ids, self.lambda_pairs)
-        few, _ = source_losses(margins[keep], [source_ids[j] for j in keep], names)
+            out = weighting.combine(batch.losses)
+            return out.loss, out.weights.detach()
+        keep = _first_per_source(batch.source_ids, self.lambda_pairs)
+        ids = [batch.source_ids[j] for j in keep]
+        few, _ = source_losses(batch.margins[keep], ids, batch.names)
         weights = weighting.combine(few).weights.detach()
-        present = [(w, li) for w, li in zip(weights, losses, strict=True) if li is not None]
-        loss = torch.stack([w * li for w, li in present]).sum()
-        return StepLoss(loss, losses, accs, weights)
+        present = [(w, li) for w, li in zip(weights, batch.losses, strict=True) if li is not None]
+        return torch.stack([w * li for w, li in present]).sum(), weights
 
 
 class BalancedUniform(_Balanced):
@@ -305,18 +323,13 @@ class BalancedUniform(_Balanced):
 
     name = "balanced_uniform"
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
-        losses, accs = source_losses(margins, source_ids, names)
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        margins, losses = batch.margins, batch.losses
         present = torch.tensor([li is not None for li in losses], dtype=margins.dtype)
         weights = (present / present.sum()).to(margins.device)
-        loss = torch.stack([li for li in losses if li is not None]).mean()
-        return StepLoss(loss, losses, accs, weights)
+        return torch.stack([li for li in losses if li is not None]).mean(), weights
 
 
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (Single(), MultiTask(), More(), BalancedUniform())}

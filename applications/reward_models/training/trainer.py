@@ -40,8 +40,6 @@ from applications.reward_models.training.trainer_state import TrainerState
 __all__ = [
     "RewardModelTrainer",
     "SchemeResult",
-    "build_model",
-    "make_optimizer",
     "metrics_settings",
     "train_scheme",
 ]
