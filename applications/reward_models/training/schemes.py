@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -32,12 +31,9 @@ from torch import nn
 
 from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
 from applications.reward_models.data.schema import PreferencePair
-from applications.reward_models.modeling.reward_model import reward_head, transformer_blocks
-from applications.reward_models.training.config import MoreConfig, TrainConfig
-from mooptim.gradients import GramAccumulation, SubspaceAutograd
-from mooptim.normalizers import normalizer_from_name
-from mooptim.solver import MinNormSolver
-from mooptim.subspace import Subspace
+from applications.reward_models.training.config import TrainConfig
+from applications.reward_models.training.losses import SourceBatch, StepLoss, source_losses
+from applications.reward_models.training.weighting import make_weighting
 from mooptim.weighting import MinNormWeighting
 
 __all__ = [
@@ -47,101 +43,10 @@ __all__ = [
     "MultiTask",
     "Scheme",
     "Single",
-    "SourceBatch",
-    "StepLoss",
-    "make_weighting",
     "resolve_scheme",
-    "source_losses",
 ]
 
 Pairs = Mapping[str, Sequence[PreferencePair]]
-
-
-@dataclass(frozen=True)
-class StepLoss:
-    """One micro-batch's loss and what is logged about it.
-
-    Attributes:
-        loss: the scalar that is backpropagated.
-        losses: per-source L_i (``None`` where the source is absent from the batch).
-        accuracies: per-source fraction of Δ > 0 (ties count half; ``None`` where absent).
-        weights: the λ applied to the L_i (``None`` for schemes that average over pairs).
-    """
-
-    loss: torch.Tensor
-    losses: list[torch.Tensor | None]
-    accuracies: list[torch.Tensor | None]
-    weights: torch.Tensor | None = None
-
-
-@dataclass(frozen=True)
-class SourceBatch:
-    """What :meth:`Scheme.combine` sees of a micro-batch.
-
-    Attributes:
-        margins: Δ_j = r(x_j, y_w) − r(x_j, y_l) of every pair.
-        source_ids: each pair's source.
-        names: the run's sources, in order (the order of ``losses`` and of λ).
-        losses: per-source L_i (``None`` where the source is absent from the batch).
-    """
-
-    margins: torch.Tensor
-    source_ids: list[str]
-    names: list[str]
-    losses: list[torch.Tensor | None]
-
-
-def source_losses(
-    margins: torch.Tensor, source_ids: list[str], names: list[str]
-) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
-    """Per-source Bradley–Terry losses mean −log σ(Δ) and accuracies (``None`` if absent)."""
-    index = {n: i for i, n in enumerate(names)}
-    ids = torch.tensor([index[s] for s in source_ids], device=margins.device)
-    nll = -F.logsigmoid(margins)
-    correct = (margins > 0).to(margins.dtype) + 0.5 * (margins == 0).to(margins.dtype)
-    losses: list[torch.Tensor | None] = []
-    accs: list[torch.Tensor | None] = []
-    for i in range(len(names)):
-        mask = ids == i
-        if not source_ids.count(names[i]):
-            losses.append(None)
-            accs.append(None)
-            continue
-        losses.append(nll[mask].mean())
-        accs.append(correct[mask].mean().detach())
-    return losses, accs
-
-
-def _subspace(more: MoreConfig, model: nn.Module) -> Subspace:
-    """The parameters whose per-source gradients enter the min-norm problem."""
-    if more.subspace == "head":
-        return Subspace.from_module(reward_head(model))
-    if more.subspace == "last_blocks":
-        head = reward_head(model)
-        blocks = Subspace.last_blocks(
-            model, transformer_blocks(model), more.last_n_blocks, skip_frozen=True
-        )
-        return Subspace(
-            list(blocks.params) + list(head.parameters()),
-            list(blocks.names or ()) + [f"head.{n}" for n, _ in head.named_parameters()],
-        )
-    return Subspace.all(model)
-
-
-def make_weighting(config: TrainConfig, model: nn.Module, num_sources: int) -> MinNormWeighting:
-    """MORE's :class:`~mooptim.weighting.MinNormWeighting` configured by ``config.more``."""
-    more = config.more
-    strategy = SubspaceAutograd() if more.strategy == "autograd" else GramAccumulation()
-    normalizer = None if more.normalizer == "none" else normalizer_from_name(more.normalizer)
-    return MinNormWeighting(
-        _subspace(more, model),
-        solver=MinNormSolver(more.solver),
-        normalizer=normalizer,
-        ema_alpha=more.ema_alpha,
-        strategy=strategy,
-        scale_by_num_objectives=more.scale_by_num_objectives,
-        num_objectives=num_sources,
-    )
 
 
 class Scheme(ABC):
