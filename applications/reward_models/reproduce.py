@@ -22,7 +22,7 @@ Sweeps (``--sweep``, MultiTask vs MORE, each writes ``sweep_<name>.md`` + ``swee
 * ``size`` — training pairs per source (``--sizes``); metrics: mean accuracy and ECE;
 * ``backbone`` — ``--backbones`` (e.g. ``minilm`` 22M encoder vs ``smollm2`` 135M decoder).
 
-Training goes through :func:`applications.reward_models.training.trainer.run` in-process; any
+Training goes through :func:`applications.reward_models.training.run.run` in-process; any
 training option can be overridden with ``--set key=value`` (converted by the option's type,
 dotted keys for nested options: ``--set more.ema_alpha=0.9``). Options: :class:`ReproduceSettings`
 (``--config file.yaml`` too, as for every entry point). Seeds vary the training seed (head
@@ -142,7 +142,7 @@ def _finished(run_dir: str) -> bool:
 def _train(config: Any, schemes: Sequence[str], resume: bool) -> dict[str, str]:
     """Train ``schemes`` (one ``train.run`` call each, or one for multitask+more); returns
     ``{scheme: run_dir}``."""
-    from applications.reward_models.training.trainer import run
+    from applications.reward_models.training.run import run
 
     dirs = {sc: os.path.join(config.output_dir, sc) for sc in schemes}
     todo = [sc for sc in schemes if not (resume and _finished(dirs[sc]))]

@@ -16,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from applications.reward_models.training.config import parse_args
 
     def train(config: object) -> int:
-        from applications.reward_models.training.trainer import run
+        from applications.reward_models.training.run import run
 
         try:
             run(config)

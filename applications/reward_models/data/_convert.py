@@ -1,13 +1,29 @@
-"""Helpers shared by the per-source converters: field access and validated pair construction."""
+"""Helpers shared by the per-source loaders: field access, validated pairs, the split to read.
+
+Each converter reads a dataset's rows into :data:`Candidate` tuples (counting the drops that
+its fields cause) and hands them to :func:`valid_pairs`, which validates them into pairs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from applications.reward_models.data.io import read_rows
 from applications.reward_models.data.schema import DropReport, PreferencePair, validate_pair_texts
 
-__all__ = ["get_field", "local_hint", "make_pair"]
+__all__ = [
+    "Candidate",
+    "get_field",
+    "local_hint",
+    "make_pair",
+    "read_split",
+    "valid_pairs",
+]
+
+Candidate = tuple[str, str, str, float | None]
+"""``(prompt, chosen, rejected, margin)`` read from a row, before :func:`make_pair` checks it."""
 
 _MISSING = object()
 
@@ -58,4 +74,40 @@ def local_hint(name: str, kind: str, example: str) -> str:
     return (
         f"--sources {name}:{kind}:{example} on the command line, "
         f"or SourceSpec(name={name!r}, kind={kind!r}, path={example!r})"
+    )
+
+
+def valid_pairs(
+    candidates: Iterable[Candidate], source: str, drops: DropReport
+) -> list[PreferencePair]:
+    """The valid pairs among ``candidates`` (:func:`make_pair`), drops counted under ``source``."""
+    pairs = []
+    for prompt, chosen, rejected, margin in candidates:
+        pair = make_pair(prompt, chosen, rejected, source, drops, margin=margin)
+        if pair is not None:
+            pairs.append(pair)
+    return pairs
+
+
+def read_split(
+    path_or_name: str | os.PathLike[str],
+    split: str,
+    *,
+    hub_name: str,
+    hint: tuple[str, str, str],
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """The rows of ``split``, for a dataset without a test split: ``"test"`` reads ``validation``.
+
+    ``hint`` is ``(source, kind, example path)`` for :func:`local_hint`; ``{split}`` in the
+    example becomes the split read. ``options`` are :func:`.io.read_rows`'s.
+    """
+    upstream = "validation" if split == "test" else split
+    source, kind, example = hint
+    return read_rows(
+        path_or_name,
+        split=upstream,
+        hub_name=hub_name,
+        local_hint=local_hint(source, kind, example.format(split=upstream)),
+        **options,
     )

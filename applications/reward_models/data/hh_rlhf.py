@@ -15,11 +15,11 @@ not an assistant turn (``no_assistant_final_turn``), transcripts whose prompts d
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from applications.reward_models.data._convert import get_field, local_hint, make_pair
+from applications.reward_models.data._convert import Candidate, get_field, local_hint, valid_pairs
 from applications.reward_models.data.io import read_rows
 from applications.reward_models.data.schema import DropReport, PreferencePair
 
@@ -44,11 +44,9 @@ def split_transcript(transcript: str) -> tuple[str, str] | None:
     return transcript[:cut], response.strip()
 
 
-def convert_hh_rlhf(
+def _candidates(
     rows: Iterable[Mapping[str, Any]], source: str, drops: DropReport
-) -> list[PreferencePair]:
-    """Canonical pairs from HH-RLHF rows (module docstring); drops counted under ``source``."""
-    pairs = []
+) -> Iterator[Candidate]:
     for row in rows:
         chosen, rejected = get_field(row, "chosen"), get_field(row, "rejected")
         if chosen is None or rejected is None:
@@ -61,10 +59,7 @@ def convert_hh_rlhf(
         if c[0] != r[0]:
             drops.add(source, "prompt_mismatch")
             continue
-        pair = make_pair(c[0], c[1], r[1], source, drops)
-        if pair is not None:
-            pairs.append(pair)
-    return pairs
+        yield c[0], c[1], r[1], None
 
 
 def _subset_dir(path: Path, subset: str) -> Path | None:
@@ -123,3 +118,10 @@ def load_hh_rlhf(
         local_hint=local_hint(source, source, f"{subset}/{split}.jsonl.gz"),
     )
     return convert_hh_rlhf(rows, source, drops)
+
+
+def convert_hh_rlhf(
+    rows: Iterable[Mapping[str, Any]], source: str, drops: DropReport
+) -> list[PreferencePair]:
+    """Canonical pairs from HH-RLHF rows (module docstring); drops counted under ``source``."""
+    return valid_pairs(_candidates(rows, source, drops), source, drops)

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import combinations
 from typing import Any
 
-from applications.reward_models.data._convert import get_field, local_hint, make_pair
-from applications.reward_models.data.io import read_rows
+from applications.reward_models.data._convert import Candidate, get_field, read_split, valid_pairs
 from applications.reward_models.data.schema import DropReport, PreferencePair
 
 __all__ = ["HUB_NAME", "PAIRINGS", "convert_oasst1", "load_oasst1"]
@@ -63,16 +62,13 @@ def _thread(message_id: str, by_id: Mapping[str, Mapping[str, Any]]) -> str | No
     return "".join(reversed(turns))
 
 
-def convert_oasst1(
+def _candidates(
     rows: Iterable[Mapping[str, Any]],
     source: str,
     drops: DropReport,
-    lang: str | None = "en",
-    pairing: str = "best_vs_worst",
-) -> list[PreferencePair]:
-    """Canonical pairs from OASST1 message rows (module docstring)."""
-    if pairing not in PAIRINGS:
-        raise ValueError(f"unknown OASST1 pairing {pairing!r}; valid: {', '.join(PAIRINGS)}")
+    lang: str | None,
+    pairing: str,
+) -> Iterator[Candidate]:
     by_id: dict[str, Mapping[str, Any]] = {}
     for row in rows:
         mid = get_field(row, "message_id")
@@ -95,7 +91,6 @@ def convert_oasst1(
             drops.add(source, "missing_field")
         else:
             groups.setdefault(parent, []).append((int(msg["rank"]), msg["text"]))
-    pairs = []
     for parent in sorted(groups):
         replies = sorted(groups[parent], key=lambda r: r[0])
         if len(replies) < 2:
@@ -113,10 +108,7 @@ def convert_oasst1(
             if rank_a == rank_b:
                 drops.add(source, "tie")
                 continue
-            pair = make_pair(prompt, text_a, text_b, source, drops, margin=float(rank_b - rank_a))
-            if pair is not None:
-                pairs.append(pair)
-    return pairs
+            yield prompt, text_a, text_b, float(rank_b - rank_a)
 
 
 def load_oasst1(
@@ -134,13 +126,25 @@ def load_oasst1(
     Raises:
         ValueError: unknown pairing; DataSourceError: unreadable source.
     """
-    drops = drops if drops is not None else DropReport()
-    upstream = "validation" if split == "test" else split
-    rows = read_rows(
+    rows = read_split(
         path_or_name,
-        split=upstream,
+        split,
         hub_name=HUB_NAME,
+        hint=(source, "oasst1", "oasst1/{split}.jsonl.gz"),
         required=("message_id", "role", "text"),
-        local_hint=local_hint(source, "oasst1", f"oasst1/{upstream}.jsonl.gz"),
     )
+    drops = drops if drops is not None else DropReport()
     return convert_oasst1(rows, source, drops, lang=lang, pairing=pairing)
+
+
+def convert_oasst1(
+    rows: Iterable[Mapping[str, Any]],
+    source: str,
+    drops: DropReport,
+    lang: str | None = "en",
+    pairing: str = "best_vs_worst",
+) -> list[PreferencePair]:
+    """Canonical pairs from OASST1 message rows (module docstring)."""
+    if pairing not in PAIRINGS:
+        raise ValueError(f"unknown OASST1 pairing {pairing!r}; valid: {', '.join(PAIRINGS)}")
+    return valid_pairs(_candidates(rows, source, drops, lang, pairing), source, drops)

@@ -14,13 +14,17 @@ that every batch is full and splits evenly across processes.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from applications.reward_models.data.schema import PreferencePair
 
-__all__ = ["BalancedBatchSampler", "UniformBatchSampler", "resample_indices"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["BalancedBatchSampler", "EpochOptions", "UniformBatchSampler", "resample_indices"]
 
 
 def resample_indices(n: int, target: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,13 +47,38 @@ def resample_indices(n: int, target: int, rng: np.random.Generator) -> np.ndarra
     return rng.permutation(idx)
 
 
+class EpochOptions(TypedDict, total=False):
+    """The options every sampler takes besides its pairs and batch size."""
+
+    seed: int
+    drop_last: bool
+    fill_last: bool
+
+
+def _check_sources(
+    pairs_by_source: Mapping[str, Sequence[PreferencePair]], resample_to: int | None, who: str
+) -> None:
+    """Refuse no sources, an empty source and a non-positive ``resample_to``."""
+    if not pairs_by_source:
+        raise ValueError(f"{who} needs at least one source")
+    for name, pairs in pairs_by_source.items():
+        if len(pairs) == 0:
+            raise ValueError(f"source {name!r} has no pairs")
+    if resample_to is not None and resample_to < 1:
+        raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
+
+
 class _EpochState:
     """``(epoch, position)`` bookkeeping shared by both samplers."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, drop_last: bool, fill_last: bool) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        if drop_last and fill_last:
+            raise ValueError("drop_last and fill_last exclude each other")
         self.seed = seed
+        self.drop_last = drop_last
+        self.fill_last = fill_last
         self.epoch = 0
         self.position = 0
 
@@ -71,14 +100,27 @@ class _EpochState:
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
 
-    @staticmethod
-    def _check_last(drop_last: bool, fill_last: bool) -> None:
-        if drop_last and fill_last:
-            raise ValueError("drop_last and fill_last exclude each other")
-
     def _rng(self, *keys: int) -> np.random.Generator:
         # SeedSequence needs non-negative entries; negative seeds are valid for users.
         return np.random.default_rng([self.seed % 2**63, self.epoch, *keys])
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _rest_of_epoch(
+        self, batch: Callable[[int], list[PreferencePair]]
+    ) -> Iterator[list[PreferencePair]]:
+        """``batch(b)`` for the positions b not yet yielded this epoch, then the next epoch.
+
+        ``position`` counts a batch as yielded before it is handed out, so a ``state_dict``
+        taken while the consumer holds batch b resumes at b + 1.
+        """
+        while self.position < len(self):
+            b = self.position
+            self.position += 1
+            yield batch(b)
+        self.epoch += 1
+        self.position = 0
 
 
 class BalancedBatchSampler(_EpochState):
@@ -114,23 +156,14 @@ class BalancedBatchSampler(_EpochState):
         drop_last: bool = False,
         fill_last: bool = False,
     ) -> None:
-        super().__init__(seed)
-        self._check_last(drop_last, fill_last)
-        if not pairs_by_source:
-            raise ValueError("BalancedBatchSampler needs at least one source")
-        for name, pairs in pairs_by_source.items():
-            if len(pairs) == 0:
-                raise ValueError(f"source {name!r} has no pairs")
+        super().__init__(seed, drop_last, fill_last)
+        _check_sources(pairs_by_source, resample_to, "BalancedBatchSampler")
         if pairs_per_source < 1:
             raise ValueError(f"pairs_per_source must be >= 1, got {pairs_per_source}")
-        if resample_to is not None and resample_to < 1:
-            raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
         self.sources = list(pairs_by_source)
         self._pairs = [list(pairs_by_source[s]) for s in self.sources]
         self.pairs_per_source = pairs_per_source
         self.resample_to = resample_to
-        self.drop_last = drop_last
-        self.fill_last = fill_last
         self.samples_per_source = resample_to or max(len(p) for p in self._pairs)
         if len(self) == 0:
             raise ValueError(
@@ -156,19 +189,17 @@ class BalancedBatchSampler(_EpochState):
     def __iter__(self) -> Iterator[list[PreferencePair]]:
         indices = self._epoch_indices()
         m, n = self.pairs_per_source, self.samples_per_source
-        while self.position < len(self):
-            b = self.position
+
+        def batch(b: int) -> list[PreferencePair]:
             end = (b + 1) * m if self.fill_last else min((b + 1) * m, n)
             positions = np.arange(b * m, end) % n
-            batch = [
+            return [
                 pairs[j]
                 for pairs, idx in zip(self._pairs, indices, strict=True)
                 for j in idx[positions]
             ]
-            self.position += 1
-            yield batch
-        self.epoch += 1
-        self.position = 0
+
+        return self._rest_of_epoch(batch)
 
 
 class UniformBatchSampler(_EpochState):
@@ -196,15 +227,12 @@ class UniformBatchSampler(_EpochState):
         drop_last: bool = False,
         fill_last: bool = False,
     ) -> None:
-        super().__init__(seed)
-        self._check_last(drop_last, fill_last)
+        super().__init__(seed, drop_last, fill_last)
         if len(pairs) == 0:
             raise ValueError("UniformBatchSampler needs at least one pair")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.batch_size = batch_size
-        self.drop_last = drop_last
-        self.fill_last = fill_last
         self._groups: list[list[PreferencePair]] = [list(pairs)]
         self._resample_to: int | None = None
         self._check_nonempty()
@@ -215,22 +243,13 @@ class UniformBatchSampler(_EpochState):
         pairs_by_source: Mapping[str, Sequence[PreferencePair]],
         batch_size: int = 80,
         resample_to: int | None = None,
-        seed: int = 0,
-        drop_last: bool = False,
-        fill_last: bool = False,
+        **options: Unpack[EpochOptions],
     ) -> UniformBatchSampler:
-        """MultiTask over several sources; ``resample_to`` = N resamples each source every epoch."""
-        if not pairs_by_source:
-            raise ValueError("from_sources needs at least one source")
-        for name, pairs in pairs_by_source.items():
-            if len(pairs) == 0:
-                raise ValueError(f"source {name!r} has no pairs")
-        if resample_to is not None and resample_to < 1:
-            raise ValueError(f"resample_to must be >= 1 or None, got {resample_to}")
+        """MultiTask over several sources; ``resample_to`` = N resamples each source every epoch
+        (``options``: ``seed``, ``drop_last``, ``fill_last`` as for the constructor)."""
+        _check_sources(pairs_by_source, resample_to, "from_sources")
         union = [p for pairs in pairs_by_source.values() for p in pairs]
-        sampler = cls(
-            union, batch_size=batch_size, seed=seed, drop_last=drop_last, fill_last=fill_last
-        )
+        sampler = cls(union, batch_size=batch_size, **options)
         sampler._groups = [list(p) for p in pairs_by_source.values()]
         sampler._resample_to = resample_to
         sampler._check_nonempty()
@@ -269,12 +288,10 @@ class UniformBatchSampler(_EpochState):
     def __iter__(self) -> Iterator[list[PreferencePair]]:
         pool = self._epoch_pool()
         size, n = self.batch_size, len(pool)
-        while self.position < len(self):
-            b = self.position
-            self.position += 1
+
+        def batch(b: int) -> list[PreferencePair]:
             if self.fill_last:
-                yield [pool[j % n] for j in range(b * size, (b + 1) * size)]
-            else:
-                yield pool[b * size : (b + 1) * size]
-        self.epoch += 1
-        self.position = 0
+                return [pool[j % n] for j in range(b * size, (b + 1) * size)]
+            return pool[b * size : (b + 1) * size]
+
+        return self._rest_of_epoch(batch)

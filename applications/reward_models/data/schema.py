@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 __all__ = [
     "DROP_REASONS",
@@ -90,15 +90,9 @@ class PreferencePair:
             raise ValueError(f"PreferencePair.true_prob must lie in [0, 1], got {self.true_prob}")
 
     def to_dict(self) -> dict[str, object]:
-        """The pair as a JSON-serialisable dict (the canonical on-disk schema)."""
-        return {
-            "prompt": self.prompt,
-            "chosen": self.chosen,
-            "rejected": self.rejected,
-            "source": self.source,
-            "margin": self.margin,
-            "true_prob": self.true_prob,
-        }
+        """The pair as a JSON-serialisable dict (the canonical on-disk schema): every field, in
+        declaration order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, row: dict[str, object]) -> PreferencePair:

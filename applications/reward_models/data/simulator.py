@@ -26,13 +26,12 @@ import random
 from dataclasses import dataclass
 
 from applications.reward_models.data import _sim_lexicon as lex
+from applications.reward_models.data._sim_base import SimulatorBase
 from applications.reward_models.data._sim_domain_simulator import DomainPreferenceSimulator
 from applications.reward_models.data._sim_domains import DOMAIN_SOURCES, DomainSource
 from applications.reward_models.data._sim_features import (
     TextFeatures,
-    gold_from_features,
     gold_utility,
-    text_features,
 )
 from applications.reward_models.data._sim_text import (
     SPLITS,
@@ -104,7 +103,7 @@ SOURCE_DRIFTS: dict[str, SourceDrift] = {
 DEFAULT_SOURCES: tuple[str, ...] = ("shared", "verbose", "concise", "lists", "noisy")
 
 
-class PreferenceSimulator:
+class PreferenceSimulator(SimulatorBase):
     """K preference sources over templated natural-language prompts and responses.
 
     Args:
@@ -117,24 +116,10 @@ class PreferenceSimulator:
     """
 
     def __init__(self, seed: int = 0, sources: tuple[str, ...] | list[str] | None = None) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-        names = tuple(sources) if sources is not None else DEFAULT_SOURCES
-        for name in names:
-            if name not in SOURCE_DRIFTS:
-                raise ValueError(
-                    f"unknown simulator source {name!r}; valid: {', '.join(SOURCE_DRIFTS)}"
-                )
-        self.seed = seed
-        self._sources = names
+        super().__init__(seed, sources, SOURCE_DRIFTS, DEFAULT_SOURCES)
         self._prompt_sets = {split: self._build_prompts(split) for split in _SPLITS}
 
     # ------------------------------------------------------------------ prompts
-    @property
-    def source_names(self) -> list[str]:
-        """Names of this simulator's sources (``"shared"`` follows the gold preference alone)."""
-        return list(self._sources)
-
     def _build_prompts(self, split: str) -> list[tuple[int, str]]:
         rng = random.Random(f"mooptim-sim|{self.seed}|task-split")
         out: list[tuple[int, str]] = []
@@ -160,21 +145,6 @@ class PreferenceSimulator:
         random.Random(f"mooptim-sim|{self.seed}|prompts|{split}").shuffle(order)
         return [pool[order[i % len(pool)]] for i in range(n)]
 
-    # ------------------------------------------------------------------ utilities
-    def gold_utility(self, prompt: str, response: str) -> float:
-        """Gold shared utility ``u_gold`` of any response text (see ``_sim_features``)."""
-        return gold_utility(prompt, response)
-
-    def source_utility(self, source: str, prompt: str, response: str) -> float:
-        """``U_s = u_gold + d_s`` (before division by the source temperature)."""
-        f = text_features(prompt, response)
-        return gold_from_features(f) + self._drift(source).drift(f)
-
-    def _drift(self, source: str) -> SourceDrift:
-        if source not in self._sources:
-            raise ValueError(f"unknown source {source!r}; this simulator has {self.source_names}")
-        return SOURCE_DRIFTS[source]
-
     _check_split = staticmethod(check_split)
 
     # ------------------------------------------------------------------ responses
@@ -192,7 +162,7 @@ class PreferenceSimulator:
         Raises:
             ValueError: unknown source or split, negative ``n``.
         """
-        drift = self._drift(source)
+        drift: SourceDrift = self._source(source)
         self._check_split(split)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
@@ -201,20 +171,13 @@ class PreferenceSimulator:
             rng, self._prompt_sets[split], n, source, drift.drift, drift.temperature
         )
 
-    def pairs_by_source(self, n: int, split: str = "train") -> dict[str, list[PreferencePair]]:
-        """``{source: pairs(source, n, split)}`` for every source of this simulator."""
-        return {s: self.pairs(s, n, split) for s in self._sources}
-
-    def describe(self) -> str:
-        """One line per source: name, drift, temperature, description."""
-        lines = []
-        for name in self._sources:
-            d = SOURCE_DRIFTS[name]
-            lines.append(
-                f"{name}: length {d.length_weight:+g}/word, list {d.list_weight:+g}, "
-                f"unsafe {d.unsafe_weight:+g}, T={d.temperature:g} — {d.description}"
-            )
-        return "\n".join(lines)
+    def _describe(self, name: str) -> str:
+        """Name, drift, temperature, description."""
+        d = SOURCE_DRIFTS[name]
+        return (
+            f"{name}: length {d.length_weight:+g}/word, list {d.list_weight:+g}, "
+            f"unsafe {d.unsafe_weight:+g}, T={d.temperature:g} — {d.description}"
+        )
 
 
 # The simulators by name, for command lines (``classic`` is the default training data).

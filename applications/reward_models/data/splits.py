@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -353,17 +353,15 @@ def load_test_pairs(
 
 
 def _spec_from_config(source: Any) -> SplitSpec:
-    return SplitSpec(
-        name=source.name,
-        kind=source.kind,
-        path=source.path,
-        split=source.split,
-        test_split=source.test_split,
-        test_path=getattr(source, "test_path", None),
-        holdout_fraction=getattr(source, "holdout_fraction", None),
-        cap_train=source.cap_train,
-        options=dict(source.options),
-    )
+    """The :class:`SplitSpec` of ``source``'s same-named attributes (``test_path`` and
+    ``holdout_fraction`` may be missing: older configs have none; any other is required)."""
+    optional = ("test_path", "holdout_fraction")
+    values = {
+        f.name: getattr(source, f.name)
+        for f in fields(SplitSpec)
+        if f.name not in optional or hasattr(source, f.name)
+    }
+    return SplitSpec(**{**values, "options": dict(values["options"])})
 
 
 def configured_specs(config: Any) -> list[SplitSpec]:

@@ -22,11 +22,10 @@ conversion is read instead, or pass a local file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from applications.reward_models.data._convert import get_field, local_hint, make_pair
-from applications.reward_models.data.io import read_rows
+from applications.reward_models.data._convert import Candidate, get_field, read_split, valid_pairs
 from applications.reward_models.data.schema import DropReport, PreferencePair
 
 __all__ = ["HUB_NAME", "convert_summarize", "load_summarize", "summarize_prompt"]
@@ -51,11 +50,9 @@ def summarize_prompt(info: Mapping[str, Any]) -> str | None:
     return None
 
 
-def convert_summarize(
+def _candidates(
     rows: Iterable[Mapping[str, Any]], source: str, drops: DropReport
-) -> list[PreferencePair]:
-    """Canonical pairs from Summarize comparison rows (module docstring)."""
-    pairs = []
+) -> Iterator[Candidate]:
     for row in rows:
         info = get_field(row, "info", Mapping)
         prompt = summarize_prompt(info) if info is not None else None
@@ -71,10 +68,7 @@ def convert_summarize(
         if texts[0] is None or texts[1] is None:
             drops.add(source, "missing_field")
             continue
-        pair = make_pair(prompt, texts[choice], texts[1 - choice], source, drops)
-        if pair is not None:
-            pairs.append(pair)
-    return pairs
+        yield prompt, texts[choice], texts[1 - choice], None
 
 
 def load_summarize(
@@ -88,15 +82,20 @@ def load_summarize(
     Raises:
         DataSourceError: unreadable source.
     """
-    drops = drops if drops is not None else DropReport()
-    upstream = "validation" if split == "test" else split
-    rows = read_rows(
+    rows = read_split(
         path_or_name,
-        split=upstream,
+        split,
         hub_name=HUB_NAME,
+        hint=(source, "summarize", "summarize/{split}.jsonl"),
         config="comparisons",
         required=("info", "summaries", "choice"),
         parquet_export=True,
-        local_hint=local_hint(source, "summarize", f"summarize/{upstream}.jsonl"),
     )
-    return convert_summarize(rows, source, drops)
+    return convert_summarize(rows, source, drops if drops is not None else DropReport())
+
+
+def convert_summarize(
+    rows: Iterable[Mapping[str, Any]], source: str, drops: DropReport
+) -> list[PreferencePair]:
+    """Canonical pairs from Summarize comparison rows (module docstring)."""
+    return valid_pairs(_candidates(rows, source, drops), source, drops)

@@ -24,10 +24,10 @@ conversion is read instead, or pass a local file.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from applications.reward_models.data._convert import get_field, local_hint, make_pair
+from applications.reward_models.data._convert import Candidate, get_field, local_hint, valid_pairs
 from applications.reward_models.data.io import read_rows
 from applications.reward_models.data.schema import DropReport, PreferencePair
 from applications.reward_models.data.splits import seeded_unit
@@ -43,16 +43,9 @@ def in_test_split(question: str, seed: int, test_fraction: float) -> bool:
     return seeded_unit(seed, question) < test_fraction
 
 
-def convert_webgpt(
-    rows: Iterable[Mapping[str, Any]],
-    source: str,
-    drops: DropReport,
-    ties: str = "drop",
-) -> list[PreferencePair]:
-    """Canonical pairs from WebGPT rows (module docstring), all splits together."""
-    if ties not in TIES:
-        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
-    pairs = []
+def _candidates(
+    rows: Iterable[Mapping[str, Any]], source: str, drops: DropReport, ties: str
+) -> Iterator[Candidate]:
     for row in rows:
         question = get_field(row, "question.full_text")
         a0, a1 = get_field(row, "answer_0"), get_field(row, "answer_1")
@@ -69,10 +62,7 @@ def convert_webgpt(
         else:
             drops.add(source, "tie")
             continue
-        pair = make_pair(question, chosen, rejected, source, drops, margin=float(abs(s0 - s1)))
-        if pair is not None:
-            pairs.append(pair)
-    return pairs
+        yield question, chosen, rejected, float(abs(s0 - s1))
 
 
 def load_webgpt(
@@ -113,3 +103,15 @@ def load_webgpt(
         == want_test
     ]
     return convert_webgpt(selected, source, drops, ties=ties)
+
+
+def convert_webgpt(
+    rows: Iterable[Mapping[str, Any]],
+    source: str,
+    drops: DropReport,
+    ties: str = "drop",
+) -> list[PreferencePair]:
+    """Canonical pairs from WebGPT rows (module docstring), all splits together."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    return valid_pairs(_candidates(rows, source, drops, ties), source, drops)

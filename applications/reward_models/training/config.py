@@ -1,18 +1,16 @@
 """Training configuration: the options of ``python -m applications.reward_models.train``.
 
-One dataclass of typed fields with defaults (the transformers/TRL convention); parsing, the
-``--config file.yaml`` file and per-option checks are :mod:`applications.reward_models.cli`'s.
+One dataclass of typed fields with defaults (the transformers/TRL convention; the sources are
+:mod:`.sources_config`'s, re-exported here); parsing, the ``--config file.yaml`` file and
+per-option checks are :mod:`applications.reward_models.cli`'s.
 Nested sections are dotted on the command line (``--more.ema_alpha 0.9``) and nested mappings in
-the file. Choice lists come from their owners: solvers from :data:`mooptim.METHODS`, normalizers
-from :mod:`mooptim.normalizers`, source kinds from :data:`.data.sources.SOURCE_KINDS`, poolings
-from :data:`.modeling.reward_model.POOLINGS`.
+the file. Choice lists: :mod:`.choices` (source kinds: :data:`.data.sources.SOURCE_KINDS`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,118 +27,35 @@ from applications.reward_models.cli import (
     parse,
     positive,
 )
+from applications.reward_models.training.choices import (
+    MIXED_PRECISION,
+    SCHEDULERS,
+    SCHEMES,
+    STRATEGIES,
+    SUBSPACES,
+    normalizers,
+    poolings,
+    solvers,
+)
+from applications.reward_models.training.sources_config import (
+    SourceConfig,
+    check_sources,
+    missing_local,
+    parse_source,
+)
 
-SCHEMES = ("single", "multitask", "more", "balanced_uniform", "all")
-"""``all`` trains MultiTask and MORE on the same data and seed (the default comparison). The names
-of :data:`training.schemes.SCHEMES` are repeated here so that parsing imports no torch (a test
-keeps the two in step)."""
-MIXED_PRECISION = ("no", "bf16", "fp16")
-SUBSPACES = ("head", "last_blocks", "all")
-STRATEGIES = ("autograd", "gram")
-SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "constant", "cosine_with_restarts")
+__all__ = [
+    "SCHEMES",
+    "MoreConfig",
+    "TrainConfig",
+    "from_dict",
+    "parse_args",
+    "save_config",
+    "usage",
+]
+
 PROG = "python -m applications.reward_models.train"
 DESCRIPTION = "Train reward models (Single / MultiTask / MORE) on preference sources."
-
-
-def _solvers() -> Sequence[str]:
-    import mooptim
-
-    return tuple(mooptim.METHODS)
-
-
-def _normalizers() -> Sequence[str]:
-    from mooptim import normalizers
-
-    return tuple(normalizers.NORMALIZERS)
-
-
-def _poolings() -> Sequence[str]:
-    from applications.reward_models.modeling.reward_model import POOLINGS
-
-    return tuple(POOLINGS)
-
-
-def _source_kinds() -> Sequence[str]:
-    from applications.reward_models.data.sources import SOURCE_KINDS
-
-    return tuple(SOURCE_KINDS)
-
-
-@dataclass
-class SourceConfig:
-    """One preference source (one MORE objective); see the field helps."""
-
-    name: str = option(help="the source's name; for kind simulator one of the simulator sources")
-    kind: str = option("simulator", help="simulator, a real-data loader or pairs")
-    path: str | None = option(None, help="local file / hub name (None: the loader's default)")
-    split: str = option("train", help="training split")
-    test_split: str | None = option("test", help="evaluation split (None: not evaluated)")
-    test_path: str | None = option(
-        None, help="separate local file of test pairs (one-file sources)"
-    )
-    holdout_fraction: float | None = option(
-        None, help="hold out this seeded share of a one-file source's prompts as its test set"
-    )
-    cap_train: bool = option(
-        False, help="real sources: keep at most train_pairs_per_source training pairs"
-    )
-    options: dict[str, Any] = option(
-        factory=dict, help="extra loader options (SOURCE_OPTIONS of the data package)"
-    )
-
-
-def parse_source(value: str | Mapping[str, Any]) -> SourceConfig | list[SourceConfig]:
-    """``"name[:kind[:path]]"`` (comma-separated for several) or a file mapping → source(s)."""
-    if isinstance(value, Mapping):
-        return _source_from_mapping(value)
-    if "," in value:
-        return [parse_source(part) for part in value.split(",") if part.strip()]  # type: ignore[misc]
-    return SourceConfig(*[p.strip() for p in value.split(":", 2)])
-
-
-def _holdout(name: str, value: Any) -> float:
-    try:
-        fraction = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"sources[{name}].holdout_fraction: expected a number, got {value!r}"
-        ) from None
-    if not 0.0 < fraction < 1.0:
-        raise ConfigError(f"sources[{name}].holdout_fraction must be in (0, 1), got {fraction}")
-    return fraction
-
-
-def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
-    from applications.reward_models.cli._parser import _suggest
-
-    names = [f.name for f in dataclasses.fields(SourceConfig)]
-    for key in data:
-        if key not in names:
-            raise ConfigError(f"sources: unknown key {key!r}{_suggest(str(key), names)}")
-    if "name" not in data:
-        raise ConfigError(f"sources: every source needs a name, got {dict(data)}")
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "options":
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"sources[{data['name']}].options: expected a mapping")
-            kwargs[key] = {k: _yaml_value(v) for k, v in value.items()}
-        elif key == "cap_train":
-            kwargs[key] = value if isinstance(value, bool) else str(value).lower() == "true"
-        elif key in ("path", "test_split", "test_path", "holdout_fraction") and str(
-            value
-        ).lower() in ("null", "none", "~", ""):
-            kwargs[key] = None
-        elif key == "holdout_fraction":
-            kwargs[key] = _holdout(data["name"], value)
-        else:
-            kwargs[key] = str(value)
-    return SourceConfig(**kwargs)
-
-
-def _yaml_value(value: Any) -> Any:
-    """A loader option's value (free-form: its type is the loader's): text read as YAML."""
-    return yaml.safe_load(value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -156,7 +71,7 @@ class MoreConfig:
     normalizer: str = option(
         "l2",
         help="per-source gradient normalization before the solve (l2: paper)",
-        check=one_of(_normalizers),
+        check=one_of(normalizers),
     )
     ema_alpha: float | None = option(
         0.99,
@@ -171,7 +86,7 @@ class MoreConfig:
     solver: str = option(
         "exact",
         help="min-norm solver (exact for small K, else frank_wolfe)",
-        check=one_of(_solvers),
+        check=one_of(solvers),
     )
     scale_by_num_objectives: bool = option(False, help="train on K sum_i l_i L_i")
     lambda_pairs: int | None = option(
@@ -209,7 +124,7 @@ class TrainConfig:
     )
     # model
     model: str = option("minilm", help="minilm, smollm2, a local directory or a hub id")
-    pooling: str = option("auto", help="auto, cls, mean or last", check=one_of(_poolings))
+    pooling: str = option("auto", help="auto, cls, mean or last", check=one_of(poolings))
     dropout: bool = option(False, help="keep the backbone's dropout")
     gradient_checkpointing: bool = option(False, help="trade compute for memory")
     trainable_blocks: int | None = option(
@@ -275,12 +190,12 @@ class TrainConfig:
                 "--more.strategy gram keeps no per-source gradient vectors, so it cannot smooth "
                 "them: set --more.ema_alpha null (or use --more.strategy autograd)"
             )
-        _check_sources(self.sources)
+        check_sources(self.sources)
         names = [s.name for s in self.sources]
         single = self.scheme == "single" and self.single_source is not None
         if single and self.sources and self.single_source not in names:
             raise ConfigError(f"--single_source {self.single_source!r} is not one of {names}")
-        if _missing_local(self.model):
+        if missing_local(self.model):
             raise ConfigError(f"--model: path {self.model!r} does not exist")
         _check_packages(self)
         return self
@@ -288,44 +203,6 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data view (YAML-serialisable)."""
         return dataclasses.asdict(self)
-
-
-def _missing_local(path: str) -> bool:
-    """A name that is a local path (:func:`.data.io.is_local_path`, or spelled as a path, which
-    a hub id never is) but does not exist."""
-    from applications.reward_models.data.io import is_local_path, spelled_as_path
-
-    expanded = os.path.expanduser(path)
-    return (spelled_as_path(path) or is_local_path(expanded)) and not os.path.exists(expanded)
-
-
-def _check_sources(sources: Sequence[SourceConfig]) -> None:
-    from applications.reward_models.data.simulator import SOURCE_DRIFTS
-    from applications.reward_models.data.sources import SOURCE_OPTIONS
-
-    names = [s.name for s in sources]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"--sources: duplicated source names {dupes}")
-    for i, source in enumerate(sources):
-        where = f"--sources[{i}] ({source.name!r})"
-        for label, value, check in (
-            ("kind", source.kind, one_of(_source_kinds)),
-            ("simulator source", source.name, one_of(lambda: tuple(SOURCE_DRIFTS))),
-        ):
-            if label == "simulator source" and source.kind != "simulator":
-                continue
-            allowed = check(value)
-            if allowed is not None:
-                raise ConfigError(f"{where}: {label} {value!r} must be {allowed}")
-        unknown = sorted(set(source.options) - set(SOURCE_OPTIONS.get(source.kind, ())))
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown options {unknown} for kind {source.kind!r}; "
-                f"allowed: {list(SOURCE_OPTIONS.get(source.kind, ()))}"
-            )
-        if source.path and _missing_local(source.path):
-            raise ConfigError(f"{where}: path {source.path!r} does not exist")
 
 
 def _check_packages(config: TrainConfig) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -32,12 +31,9 @@ from torch import nn
 
 from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
 from applications.reward_models.data.schema import PreferencePair
-from applications.reward_models.modeling.reward_model import reward_head, transformer_blocks
-from applications.reward_models.training.config import MoreConfig, TrainConfig
-from mooptim.gradients import GramAccumulation, SubspaceAutograd
-from mooptim.normalizers import normalizer_from_name
-from mooptim.solver import MinNormSolver
-from mooptim.subspace import Subspace
+from applications.reward_models.training.config import TrainConfig
+from applications.reward_models.training.losses import SourceBatch, StepLoss, source_losses
+from applications.reward_models.training.weighting import make_weighting
 from mooptim.weighting import MinNormWeighting
 
 __all__ = [
@@ -47,83 +43,10 @@ __all__ = [
     "MultiTask",
     "Scheme",
     "Single",
-    "StepLoss",
-    "make_weighting",
     "resolve_scheme",
-    "source_losses",
 ]
 
 Pairs = Mapping[str, Sequence[PreferencePair]]
-
-
-@dataclass(frozen=True)
-class StepLoss:
-    """One micro-batch's loss and what is logged about it.
-
-    Attributes:
-        loss: the scalar that is backpropagated.
-        losses: per-source L_i (``None`` where the source is absent from the batch).
-        accuracies: per-source fraction of Δ > 0 (ties count half; ``None`` where absent).
-        weights: the λ applied to the L_i (``None`` for schemes that average over pairs).
-    """
-
-    loss: torch.Tensor
-    losses: list[torch.Tensor | None]
-    accuracies: list[torch.Tensor | None]
-    weights: torch.Tensor | None = None
-
-
-def source_losses(
-    margins: torch.Tensor, source_ids: list[str], names: list[str]
-) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
-    """Per-source Bradley–Terry losses mean −log σ(Δ) and accuracies (``None`` if absent)."""
-    index = {n: i for i, n in enumerate(names)}
-    ids = torch.tensor([index[s] for s in source_ids], device=margins.device)
-    nll = -F.logsigmoid(margins)
-    correct = (margins > 0).to(margins.dtype) + 0.5 * (margins == 0).to(margins.dtype)
-    losses: list[torch.Tensor | None] = []
-    accs: list[torch.Tensor | None] = []
-    for i in range(len(names)):
-        mask = ids == i
-        if not source_ids.count(names[i]):
-            losses.append(None)
-            accs.append(None)
-            continue
-        losses.append(nll[mask].mean())
-        accs.append(correct[mask].mean().detach())
-    return losses, accs
-
-
-def _subspace(more: MoreConfig, model: nn.Module) -> Subspace:
-    """The parameters whose per-source gradients enter the min-norm problem."""
-    if more.subspace == "head":
-        return Subspace.from_module(reward_head(model))
-    if more.subspace == "last_blocks":
-        head = reward_head(model)
-        blocks = Subspace.last_blocks(
-            model, transformer_blocks(model), more.last_n_blocks, skip_frozen=True
-        )
-        return Subspace(
-            list(blocks.params) + list(head.parameters()),
-            list(blocks.names or ()) + [f"head.{n}" for n, _ in head.named_parameters()],
-        )
-    return Subspace.all(model)
-
-
-def make_weighting(config: TrainConfig, model: nn.Module, num_sources: int) -> MinNormWeighting:
-    """MORE's :class:`~mooptim.weighting.MinNormWeighting` configured by ``config.more``."""
-    more = config.more
-    strategy = SubspaceAutograd() if more.strategy == "autograd" else GramAccumulation()
-    normalizer = None if more.normalizer == "none" else normalizer_from_name(more.normalizer)
-    return MinNormWeighting(
-        _subspace(more, model),
-        solver=MinNormSolver(more.solver),
-        normalizer=normalizer,
-        ema_alpha=more.ema_alpha,
-        strategy=strategy,
-        scale_by_num_objectives=more.scale_by_num_objectives,
-        num_objectives=num_sources,
-    )
 
 
 class Scheme(ABC):
@@ -155,7 +78,6 @@ class Scheme(ABC):
         """The stateful per-source weighting, or ``None`` (default: none)."""
         return None
 
-    @abstractmethod
     def loss(
         self,
         margins: torch.Tensor,
@@ -163,7 +85,18 @@ class Scheme(ABC):
         names: list[str],
         weighting: MinNormWeighting | None,
     ) -> StepLoss:
-        """The micro-batch's loss from the reward margins Δ and each pair's source."""
+        """The micro-batch's loss from the reward margins Δ and each pair's source: the
+        per-source L_i and accuracies (:func:`source_losses`), combined by :meth:`combine`."""
+        losses, accs = source_losses(margins, source_ids, names)
+        batch = SourceBatch(margins, source_ids, names, losses)
+        loss, weights = self.combine(batch, weighting)
+        return StepLoss(loss, losses, accs, weights)
+
+    @abstractmethod
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The loss to backpropagate and the λ applied to the L_i (``None``: a mean over pairs)."""
 
     def for_config(self, config: TrainConfig) -> Scheme:
         """This scheme with the options ``config`` sets for it (default: itself)."""
@@ -176,15 +109,10 @@ class Scheme(ABC):
 class _PairMean(Scheme):
     """Loss mean_j −log σ(Δ_j) over the batch's pairs."""
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
-        losses, accs = source_losses(margins, source_ids, names)
-        return StepLoss(-F.logsigmoid(margins).mean(), losses, accs)
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, None]:
+        return -F.logsigmoid(batch.margins).mean(), None
 
 
 class Single(_PairMean):
@@ -279,25 +207,20 @@ class More(_Balanced):
     ) -> MinNormWeighting:
         return make_weighting(config, model, num_sources)
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if weighting is None:
             raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
-        losses, accs = source_losses(margins, source_ids, names)
         if self.lambda_pairs is None:
-            out = weighting.combine(losses)
-            return StepLoss(out.loss, losses, accs, out.weights.detach())
-        keep = _first_per_source(source_ids, self.lambda_pairs)
-        few, _ = source_losses(margins[keep], [source_ids[j] for j in keep], names)
+            out = weighting.combine(batch.losses)
+            return out.loss, out.weights.detach()
+        keep = _first_per_source(batch.source_ids, self.lambda_pairs)
+        ids = [batch.source_ids[j] for j in keep]
+        few, _ = source_losses(batch.margins[keep], ids, batch.names)
         weights = weighting.combine(few).weights.detach()
-        present = [(w, li) for w, li in zip(weights, losses, strict=True) if li is not None]
-        loss = torch.stack([w * li for w, li in present]).sum()
-        return StepLoss(loss, losses, accs, weights)
+        present = [(w, li) for w, li in zip(weights, batch.losses, strict=True) if li is not None]
+        return torch.stack([w * li for w, li in present]).sum(), weights
 
 
 class BalancedUniform(_Balanced):
@@ -305,18 +228,13 @@ class BalancedUniform(_Balanced):
 
     name = "balanced_uniform"
 
-    def loss(
-        self,
-        margins: torch.Tensor,
-        source_ids: list[str],
-        names: list[str],
-        weighting: MinNormWeighting | None,
-    ) -> StepLoss:
-        losses, accs = source_losses(margins, source_ids, names)
+    def combine(
+        self, batch: SourceBatch, weighting: MinNormWeighting | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        margins, losses = batch.margins, batch.losses
         present = torch.tensor([li is not None for li in losses], dtype=margins.dtype)
         weights = (present / present.sum()).to(margins.device)
-        loss = torch.stack([li for li in losses if li is not None]).mean()
-        return StepLoss(loss, losses, accs, weights)
+        return torch.stack([li for li in losses if li is not None]).mean(), weights
 
 
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (Single(), MultiTask(), More(), BalancedUniform())}

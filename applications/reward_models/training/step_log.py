@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from applications.reward_models.training.schemes import StepLoss
+from applications.reward_models.training.losses import StepLoss
 
 __all__ = ["RunLog", "StepStats"]
 

@@ -134,6 +134,13 @@ def test_uniform_from_sources_mixes_like_balanced() -> None:
         lambda: UniformBatchSampler.from_sources({"a": []}),
         lambda: UniformBatchSampler(_pairs("a", 2), batch_size=3, drop_last=True),
         lambda: BalancedBatchSampler(_by_source(a=3), 4, drop_last=True),
+        lambda: BalancedBatchSampler(_by_source(a=3), 2, drop_last=True, fill_last=True),
+        lambda: UniformBatchSampler(_pairs("a", 2), 1, drop_last=True, fill_last=True),
+        lambda: UniformBatchSampler.from_sources(
+            _by_source(a=3), 2, fill_last=True, drop_last=True
+        ),
+        lambda: UniformBatchSampler.from_sources(_by_source(a=3), resample_to=0),
+        lambda: UniformBatchSampler.from_sources({}),
     ],
 )
 def test_invalid_arguments_raise(build) -> None:
@@ -210,3 +217,28 @@ def test_fill_last_wraps_to_the_epoch_start() -> None:
     assert [p.prompt for p in two[2:]] == ["p0", "p0"]  # b (1 pair) repeats
     with pytest.raises(ValueError, match="exclude each other"):
         UniformBatchSampler(_pairs("a", 5), batch_size=4, drop_last=True, fill_last=True)
+
+
+def test_from_sources_passes_seed_and_last_batch_options_on() -> None:
+    data = _by_source(a=5, b=2)
+    sampler = UniformBatchSampler.from_sources(data, batch_size=3, seed=11, drop_last=True)
+    assert (sampler.seed, sampler.drop_last, sampler.fill_last) == (11, True, False)
+    assert len(sampler) == 2 and all(len(b) == 3 for b in sampler)
+    assert sampler.state_dict() == {"seed": 11, "epoch": 1, "position": 0}
+    with pytest.raises(TypeError, match="seed must be an int"):
+        UniformBatchSampler.from_sources(data, seed=1.5)  # type: ignore[arg-type]
+
+
+def test_state_counts_the_batch_being_consumed() -> None:
+    # position counts a batch as yielded when it is handed out: a checkpoint taken while batch b
+    # is in use resumes at b + 1 (both samplers share this bookkeeping).
+    for sampler in (
+        BalancedBatchSampler(_by_source(a=4, b=4), 1, seed=3),
+        UniformBatchSampler.from_sources(_by_source(a=4, b=4), batch_size=2, seed=3),
+    ):
+        batches = iter(sampler)
+        next(batches)
+        assert sampler.state_dict()["position"] == 1
+        rest = list(batches)
+        assert len(rest) == len(sampler) - 1
+        assert sampler.state_dict() == {"seed": 3, "epoch": 1, "position": 0}

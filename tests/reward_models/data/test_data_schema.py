@@ -67,6 +67,18 @@ def test_drop_report_counts_merges_and_serialises() -> None:
     assert DropReport().summary() == "no rows dropped"
 
 
+def test_pair_to_dict_is_the_canonical_schema() -> None:
+    pair = PreferencePair("p", "c", "r", "hh", margin=0.5)
+    assert list(pair.to_dict().items()) == [
+        ("prompt", "p"),
+        ("chosen", "c"),
+        ("rejected", "r"),
+        ("source", "hh"),
+        ("margin", 0.5),
+        ("true_prob", None),
+    ]
+
+
 def test_drop_report_rejects_bad_input() -> None:
     r = DropReport()
     with pytest.raises(ValueError):

@@ -232,3 +232,23 @@ def test_zero_test_pairs_means_all_real_and_no_simulator_pairs(tmp_path: Path, t
     data = load_source_data(config, tokenizer)
     assert data.test == {"shared": [], "h": data.test["h"]} and len(data.test["h"]) == 9
     assert len(data.train["shared"]) == 5 and data.calibration == {"shared": [], "h": []}
+
+
+def test_configured_specs_copy_every_field_of_a_config_source() -> None:
+    from applications.reward_models.data.splits import configured_specs
+
+    full = SplitSpec(
+        name="a", kind="pairs", path="x.jsonl", split="dev", test_split=None,
+        test_path="t.jsonl", cap_train=True, options={"k": 1},
+    )  # fmt: skip
+    source = SimpleNamespace(**{f: getattr(full, f) for f in full.__dataclass_fields__})
+    (spec,) = configured_specs(SimpleNamespace(sources=[source]))
+    assert spec == full and spec.options is not source.options
+    old = SimpleNamespace(
+        name="b", kind="simulator", path=None, split="train", test_split="test",
+        cap_train=False, options={},
+    )  # fmt: skip
+    assert configured_specs(SimpleNamespace(sources=[old])) == [SplitSpec(name="b")]
+    del old.kind
+    with pytest.raises(AttributeError, match="kind"):
+        configured_specs(SimpleNamespace(sources=[old]))

@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+import applications.reward_models.training.run as run_module
 import applications.reward_models.training.trainer as trainer_module
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
@@ -99,7 +100,7 @@ def test_data_is_prepared_under_main_process_first(tmp_path, tiny_model, monkeyp
         raise Stop
 
     monkeypatch.setattr(Accelerator, "main_process_first", recording)
-    monkeypatch.setattr(trainer_module, "load_source_data", load)
+    monkeypatch.setattr(run_module, "load_source_data", load)
     with pytest.raises(Stop):
         run(parse_args(_argv(tiny_model, str(tmp_path))))
     assert inside == [True]
