@@ -17,7 +17,7 @@ _WEIGHT_STATS = {
     "mean": "mean λ",
     "std": "sd of λ over steps",
     "mean_abs_change": "mean abs step-to-step change",
-    "effective_weight": "effective weight (loss share)",
+    "effective_weight": "effective weight (share of the head-gradient step)",
     "starved_fraction": "starved fraction of steps",
 }
 _DASH = "–"
