@@ -140,3 +140,22 @@ def test_the_long_preset_parses() -> None:
     config = parse_args(["--config", str(path)])
     assert config.seeds == 10 and config.test_pairs >= 2000
     assert set(config.ablations) == {"one_pair", "ema", "no_normalization", "more_pairs"}
+
+
+def test_the_finetune_backbone_trains_with_the_full_trainer(tmp_path) -> None:
+    from applications.reward_models.testing import save_tiny_reward_model
+
+    model = save_tiny_reward_model(str(tmp_path / "tiny"))
+    out = tmp_path / "study"
+    argv = ["--backbone", "finetune", "--trainable_blocks", "1", "--seeds", "1",
+            "--max_steps", "2", "--model", model, "--train_pairs", "12",
+            "--calibration_pairs", "8", "--test_pairs", "10", "--curve_pairs", "4",
+            "--schemes", "multitask,more", "--n_boot", "20", "--n_sim", "20",
+            "--progress", "false", "--output_dir", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    study = json.loads((out / "study.json").read_text())
+    assert study["results"]["more"]["0"]["shared"]["n"] == 10
+    assert (out / "runs" / "more" / "seed0" / "more" / "final").is_dir()
+    assert study["curves"]["more"]["0"] == []  # curves need the frozen backbone
+    assert study["weights"]["more"]["0"]["mean"]["shared"] > 0  # λ from the trainer's log
+    assert not (out / "features.pt").exists()
