@@ -110,7 +110,8 @@ class StudyConfig:
     )
     learning_rate: float = option(
         3e-3,
-        help="AdamW learning rate (frozen: of the head on standardized features)",
+        help="AdamW learning rate (frozen: of the head on standardized features; for finetune "
+        "pass the trainer's 5e-4)",
         check=positive,
     )
     resample_to: int | None = option(
