@@ -52,7 +52,7 @@ def summarize(
         "seeds": list(range(len(first))),
         "schemes": list(scores),
         "sources": sources,
-        "results": results(scores, config.n_bins, config.n_boot, config.n_sim),
+        "results": results(scores, config.n_bins, config.n_boot, config.n_sim, config.progress),
         "comparisons": {
             f"{a}-{b}": compare(scores, a, b, config.n_bins, config.n_boot) for a, b in pairs
         },

@@ -159,14 +159,22 @@ def compare(
 
 
 def results(
-    scores: Scores, n_bins: int = 10, n_boot: int = 1000, n_sim: int = 1000
+    scores: Scores, n_bins: int = 10, n_boot: int = 1000, n_sim: int = 1000, progress: bool = False
 ) -> dict[str, dict[str, dict[str, dict[str, object]]]]:
-    """``results[scheme][seed][source]`` of :func:`model_metrics`, pooled sources included."""
+    """``results[scheme][seed][source]`` of :func:`model_metrics`, pooled sources included
+    (``progress``: a bar over the trained models)."""
+    from tqdm.auto import tqdm
+
     out: dict[str, dict[str, dict[str, dict[str, object]]]] = {}
-    for scheme, seeds in scores.items():
-        out[scheme] = {}
-        for seed, by_source in enumerate(seeds):
-            rows = {n: model_metrics(s, n_bins, n_boot, n_sim, seed) for n, s in by_source.items()}
-            rows[ALL_SOURCES] = model_metrics(_pooled(by_source), n_bins, n_boot, n_sim, seed)
-            out[scheme][str(seed)] = rows
+    total = sum(len(seeds) for seeds in scores.values())
+    with tqdm(total=total, desc="evaluating", unit="model", disable=not progress) as bar:
+        for scheme, seeds in scores.items():
+            out[scheme] = {}
+            for seed, by_source in enumerate(seeds):
+                rows = {
+                    n: model_metrics(s, n_bins, n_boot, n_sim, seed) for n, s in by_source.items()
+                }
+                rows[ALL_SOURCES] = model_metrics(_pooled(by_source), n_bins, n_boot, n_sim, seed)
+                out[scheme][str(seed)] = rows
+                bar.update(1)
     return out
