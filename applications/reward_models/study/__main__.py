@@ -152,9 +152,10 @@ def run(config: StudyConfig) -> dict[str, Any]:
 
     hf_logging.set_verbosity_error()
     start = time.perf_counter()
-    data = load_study_splits(config, load_tokenizer(config.model))
+    tokenizer = load_tokenizer(config.model)
+    data = load_study_splits(config, tokenizer)
     if not config.sources:
-        _check_fits(data, load_tokenizer(config.model), config.max_length)
+        _check_fits(data, tokenizer, config.max_length)
     config = _resampled(config, data)
     variants = study_variants(config, data.names)
     runs = _train_all(config, variants, data)
