@@ -1,0 +1,20 @@
+"""The Gramian weightings: MGDA and its family, each a map ``G [..., K, K] → w [..., K]``.
+
+``WEIGHTINGS`` maps each method's name to its class; :func:`weighting_from_name` builds one from
+a name and keyword hyperparameters (the CLI's entry).
+"""
+
+from mooptim.weightings._base import Weighting
+from mooptim.weightings._mean import MeanWeighting, mean_weights
+from mooptim.weightings._mgda import MGDAWeighting, mgda_weights
+from mooptim.weightings._registry import WEIGHTINGS, weighting_from_name
+
+__all__ = [
+    "WEIGHTINGS",
+    "MGDAWeighting",
+    "MeanWeighting",
+    "Weighting",
+    "mean_weights",
+    "mgda_weights",
+    "weighting_from_name",
+]

@@ -1,0 +1,132 @@
+"""The interface of every weighting: a Gramian ``[..., K, K]`` in, weights ``[..., K]`` out.
+
+A weighting maps the Gram matrix ``G = J Jᵀ`` of K objective gradients (the rows of the Jacobian
+``J``) to K weights ``w``; the update direction is then ``Jᵀ w = Σ_i w_i g_i`` and the loss to
+backpropagate ``Σ_i w_i L_i``. This is TorchJD's "Gramian weighting" view (Quinton & Rey 2024,
+"Jacobian Descent for Multi-Objective Optimization"): every method of the family needs the
+gradients only through their inner products.
+
+:class:`Weighting` holds the contract once: it validates the input (shape, dtype, finiteness,
+naming the first bad problem of a batch), flattens the leading dimensions, computes in float64
+on the input's device with the subclass's pure function of the Gramian, and returns the weights in
+the input's dtype with the leading dimensions restored. Subclasses implement :meth:`_weights`
+(a pure function of ``[B, K, K]`` float64) and, where they keep state, :meth:`state_dict` /
+:meth:`load_state_dict`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from mooptim._validation import check_gram_shape
+
+__all__ = ["Weighting"]
+
+
+def _first_bad(mask: Tensor, batch_shape: torch.Size) -> str:
+    """`` (problem i of the batch)`` for the first True entry of the flat ``mask``, or ``""``."""
+    if not batch_shape:
+        return ""
+    flat = int(torch.nonzero(mask)[0, 0])
+    index = list(torch.unravel_index(torch.tensor(flat), batch_shape))
+    where = tuple(int(i) for i in index)
+    return f" (problem {where if len(where) > 1 else where[0]} of the batch)"
+
+
+class Weighting(ABC):
+    """A map from Gramians ``[..., K, K]`` to weights ``[..., K]``, batched over leading dims.
+
+    Calling a weighting validates the Gramian (a real floating tensor, square in its last two
+    dimensions, K ≥ 1, every entry finite), runs :meth:`_weights` on it in float64 as ``[B, K, K]``
+    and returns ``[..., K]`` weights in the input's dtype and on its device. The checks cost one
+    host read (finiteness); everything else stays on the device.
+
+    Loss-based methods (``needs_losses = True``) also take the ``[..., K]`` loss values; a
+    Gramian-only method ignores them.
+
+    Attributes:
+        name: the registry name (``mooptim.weightings.WEIGHTINGS[name] is type(self)``).
+        needs_losses: the method reads the loss values (``losses=`` must be given).
+        stateful: the method keeps state between calls (see :meth:`state_dict`).
+    """
+
+    name: ClassVar[str]
+    needs_losses: ClassVar[bool] = False
+    stateful: ClassVar[bool] = False
+
+    def __call__(self, gramian: Tensor, /, losses: Tensor | None = None) -> Tensor:
+        """Weights ``[..., K]`` of the Gramians ``[..., K, K]`` (and ``[..., K]`` losses).
+
+        Raises:
+            TypeError: not a real floating tensor.
+            ValueError: bad shape, K = 0, a NaN/Inf entry (naming the problem of the batch),
+                missing or misshapen losses for a loss-based method.
+        """
+        k = check_gram_shape(gramian)
+        batch_shape = gramian.shape[:-2]
+        flat = gramian.detach().to(torch.float64).reshape(-1, k, k)
+        finite = torch.isfinite(flat).flatten(1).all(-1)
+        if not bool(finite.all()):
+            raise ValueError(f"gramian contains NaN or Inf{_first_bad(~finite, batch_shape)}")
+        flat_losses = self._check_losses(losses, batch_shape, k, gramian.device)
+        if flat.shape[0] == 0:
+            weights = flat.new_zeros(0, k)
+        else:
+            weights = self._weights(0.5 * (flat + flat.mT), flat_losses)
+        return weights.reshape(*batch_shape, k).to(gramian.dtype)
+
+    @abstractmethod
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        """``[B, K]`` float64 weights of the symmetrised float64 Gramians ``[B, K, K]``."""
+
+    # -- configuration and state -----------------------------------------------------------
+
+    def config(self) -> dict[str, Any]:
+        """The method's name and hyperparameters: ``weighting_from_name(**config)`` rebuilds it."""
+        return {"name": self.name, **self.hyperparameters()}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The keyword arguments of the constructor and their values (JSON-serialisable)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """State carried between calls (empty for a stateless method)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output.
+
+        Raises:
+            ValueError: the state belongs to another method or is malformed.
+        """
+        if state:
+            raise ValueError(f"{self.name} keeps no state, got keys {sorted(state)}")
+
+    def reset(self) -> None:
+        """Forget the state carried between calls (no-op for a stateless method)."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check_losses(
+        self, losses: Tensor | None, batch_shape: torch.Size, k: int, device: torch.device
+    ) -> Tensor | None:
+        if not self.needs_losses:
+            return None
+        if losses is None:
+            raise ValueError(f"the {self.name} weighting needs the loss values: pass losses=")
+        if not isinstance(losses, Tensor) or tuple(losses.shape) != (*batch_shape, k):
+            shape = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
+            raise ValueError(f"losses must have shape {(*batch_shape, k)}, got {shape}")
+        flat = losses.detach().to(device=device, dtype=torch.float64).reshape(-1, k)
+        finite = torch.isfinite(flat).all(-1)
+        if not bool(finite.all()):
+            raise ValueError(f"losses contain NaN or Inf{_first_bad(~finite, batch_shape)}")
+        return flat

@@ -1,0 +1,25 @@
+"""Mean: the uniform weights ``w = 1/K`` (the plain average of the objectives)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mooptim.weightings._base import Weighting
+
+__all__ = ["MeanWeighting", "mean_weights"]
+
+
+def mean_weights(gramian: Tensor) -> Tensor:
+    """``[..., K]`` uniform weights ``1/K`` for Gramians ``[..., K, K]``."""
+    k = gramian.shape[-1]
+    return torch.full(gramian.shape[:-1], 1.0 / k, dtype=gramian.dtype, device=gramian.device)
+
+
+class MeanWeighting(Weighting):
+    """``w_i = 1/K``: the baseline every other method is compared with (TorchJD: ``Mean``)."""
+
+    name = "mean"
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        return mean_weights(gramian)

@@ -1,0 +1,48 @@
+"""MGDA: the min-norm point of the convex hull of the gradients (Sener & Koltun 2018).
+
+``w = argmin_{w ∈ Δ} wᵀ G w``, solved by :class:`mooptim.MinNormSolver` (exact by default).
+
+Differs from TorchJD's ``MGDAWeighting``: TorchJD runs Frank-Wolfe and stops after at most
+``max_iters = 100`` steps or once the step is below ``epsilon = 0.001``, so its weights are an
+approximation of the minimiser; ours are the minimiser, certified by the KKT residual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from mooptim.solver import MinNormSolver
+from mooptim.weightings._base import Weighting
+
+__all__ = ["MGDAWeighting", "mgda_weights"]
+
+
+def mgda_weights(gramian: Tensor, solver: MinNormSolver | None = None) -> Tensor:
+    """``[..., K]`` min-norm weights ``argmin_{w ∈ Δ} wᵀGw`` of Gramians ``[..., K, K]``."""
+    return (solver or MinNormSolver()).solve_gram(gramian).weights
+
+
+class MGDAWeighting(Weighting):
+    """MGDA's min-norm weights (the paper's, and MORE's, method).
+
+    Args:
+        method: the :class:`mooptim.MinNormSolver` method (``"exact"`` by default).
+        tol: the solver's tolerance (its default when ``None``).
+        max_iter: the solver's iteration cap (its default when ``None``).
+    """
+
+    name = "mgda"
+
+    def __init__(
+        self, method: str = "exact", *, tol: float | None = None, max_iter: int | None = None
+    ) -> None:
+        self.solver = MinNormSolver(method, tol=tol, max_iter=max_iter)
+        self._hyper = {"method": method, "tol": tol, "max_iter": max_iter}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return dict(self._hyper)
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        return mgda_weights(gramian, self.solver)

@@ -1,0 +1,44 @@
+"""The name → class table of the weighting family, and :func:`weighting_from_name`.
+
+The only string lookup of the family: the CLI edge and configuration files name a method, the
+code passes objects.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from mooptim.weightings._base import Weighting
+from mooptim.weightings._mean import MeanWeighting
+from mooptim.weightings._mgda import MGDAWeighting
+
+__all__ = ["WEIGHTINGS", "weighting_from_name"]
+
+WEIGHTINGS: dict[str, type[Weighting]] = {
+    cls.name: cls
+    for cls in (
+        MGDAWeighting,
+        MeanWeighting,
+    )
+}
+
+
+def weighting_from_name(name: str, **hyperparameters: Any) -> Weighting:
+    """The weighting registered as ``name``, built with ``hyperparameters``.
+
+    Raises:
+        ValueError: unknown name (listing the known ones), or a hyperparameter the method does
+            not take (naming it).
+    """
+    if name not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {name!r}; choose one of {sorted(WEIGHTINGS)}")
+    cls = WEIGHTINGS[name]
+    accepted = set(inspect.signature(cls).parameters)
+    unknown = sorted(set(hyperparameters) - accepted)
+    if unknown:
+        raise ValueError(
+            f"weighting {name!r} takes no hyperparameter {', '.join(unknown)}; "
+            f"it takes {sorted(accepted) or 'none'}"
+        )
+    return cls(**hyperparameters)

@@ -1,0 +1,62 @@
+"""Contract of every registered weighting: shape, dtype, device, batching, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mooptim.weightings import WEIGHTINGS, Weighting, weighting_from_name
+from tests.mooptim.weightings._checks import random_gramians
+
+NAMES = sorted(WEIGHTINGS)
+
+
+def _call(weighting: Weighting, gram: torch.Tensor) -> torch.Tensor:
+    losses = torch.ones(gram.shape[:-1], dtype=gram.dtype) if weighting.needs_losses else None
+    return weighting(gram, losses=losses)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registry_round_trip(name: str) -> None:
+    weighting = weighting_from_name(name)
+    assert type(weighting) is WEIGHTINGS[name] and weighting.name == name
+    rebuilt = weighting_from_name(**weighting.config())
+    assert rebuilt.config() == weighting.config()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_shape_dtype_and_finite(name: str, dtype: torch.dtype) -> None:
+    gram = random_gramians(6, 4).to(dtype).reshape(2, 3, 4, 4)
+    weights = _call(weighting_from_name(name), gram)
+    assert weights.shape == (2, 3, 4) and weights.dtype == dtype
+    assert bool(torch.isfinite(weights).all())
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not WEIGHTINGS[n].stateful])
+def test_batched_equals_loop(name: str) -> None:
+    gram = random_gramians(5, 3, seed=1)
+    weighting = weighting_from_name(name)
+    if name == "random":
+        pytest.skip("random draws differ between a batch and a loop by design")
+    batched = _call(weighting, gram)
+    looped = torch.stack([_call(weighting, g) for g in gram])
+    torch.testing.assert_close(batched, looped, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nan_names_the_problem(name: str) -> None:
+    gram = random_gramians(3, 3)
+    gram[2, 0, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"problem 2 of the batch"):
+        _call(weighting_from_name(name), gram)
+
+
+def test_unknown_name_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown weighting 'nope'.*mgda"):
+        weighting_from_name("nope")
+
+
+def test_unknown_hyperparameter_is_named() -> None:
+    with pytest.raises(ValueError, match="bogus"):
+        weighting_from_name("mean", bogus=1)
