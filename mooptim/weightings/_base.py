@@ -108,6 +108,7 @@ class Weighting(ABC):
 
     def reset(self) -> None:
         """Forget the state carried between calls (no-op for a stateless method)."""
+        return None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())

@@ -53,7 +53,7 @@ def test_nan_names_the_problem(name: str) -> None:
 
 
 def test_unknown_name_lists_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown weighting 'nope'.*mgda"):
+    with pytest.raises(ValueError, match=r"unknown weighting 'nope'.*mgda"):
         weighting_from_name("nope")
 
 
