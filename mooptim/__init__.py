@@ -16,6 +16,7 @@ from mooptim.normalizers import (
     normalize_vectors,
     normalizer_from_name,
 )
+from mooptim.objective_weighting import ObjectiveWeighting
 from mooptim.solver import METHODS, MinNormSolver
 from mooptim.subspace import Subspace
 from mooptim.weighting import MinNormStep, MinNormWeighting, WeightingOutput, min_norm_step
@@ -34,6 +35,7 @@ __all__ = [
     "MinNormStep",
     "MinNormWeighting",
     "NoNormalization",
+    "ObjectiveWeighting",
     "Subspace",
     "SubspaceAutograd",
     "WeightingOutput",
