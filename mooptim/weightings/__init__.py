@@ -10,7 +10,12 @@ from mooptim.weightings._dwa import DWAWeighting, dwa_weights
 from mooptim.weightings._imtl_g import IMTLGWeighting, imtl_g_weights
 from mooptim.weightings._mean import MeanWeighting, mean_weights
 from mooptim.weightings._mgda import MGDAWeighting, mgda_weights
-from mooptim.weightings._pcgrad import PCGradWeighting, pcgrad_permutations, pcgrad_weights
+from mooptim.weightings._pcgrad import (
+    PCGradWeighting,
+    pcgrad_coefficients,
+    pcgrad_permutations,
+    pcgrad_weights,
+)
 from mooptim.weightings._random import RandomWeighting, random_weights
 from mooptim.weightings._registry import WEIGHTINGS, weighting_from_name
 from mooptim.weightings._uncertainty import (
@@ -35,6 +40,7 @@ __all__ = [
     "imtl_g_weights",
     "mean_weights",
     "mgda_weights",
+    "pcgrad_coefficients",
     "pcgrad_permutations",
     "pcgrad_weights",
     "random_weights",

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from mooptim.weightings._seeding import SeededWeighting
 
-__all__ = ["PCGradWeighting", "pcgrad_permutations", "pcgrad_weights"]
+__all__ = ["PCGradWeighting", "pcgrad_coefficients", "pcgrad_permutations", "pcgrad_weights"]
 
 
 def pcgrad_permutations(gramian: Tensor, generator: torch.Generator) -> Tensor:
@@ -30,7 +30,15 @@ def pcgrad_permutations(gramian: Tensor, generator: torch.Generator) -> Tensor:
 
 
 def pcgrad_weights(gramian: Tensor, permutations: Tensor) -> Tensor:
-    """``[..., K]`` PCGrad weights of Gramians ``[..., K, K]`` for the given orders.
+    """``[..., K]`` PCGrad weights ``Σ_i c_i·`` of Gramians ``[..., K, K]`` for the given orders.
+
+    See :func:`pcgrad_coefficients` for the arguments.
+    """
+    return pcgrad_coefficients(gramian, permutations).sum(-2)
+
+
+def pcgrad_coefficients(gramian: Tensor, permutations: Tensor) -> Tensor:
+    """``[..., K, K]``: row i holds the coefficients of ``g_i^PC = Σ_j c_ij g_j``.
 
     Args:
         gramian: ``[..., K, K]`` PSD Gramians.
@@ -56,7 +64,7 @@ def pcgrad_weights(gramian: Tensor, permutations: Tensor) -> Tensor:
         conflict = (inner < 0) & (other != self_index) & (norm_j > 0)
         step = torch.where(conflict, inner / torch.where(conflict, norm_j, 1.0), 0.0)
         coefficients.scatter_add_(2, other[..., None], -step[..., None])
-    return coefficients.sum(-2).reshape(*batch_shape, k)
+    return coefficients.reshape(*batch_shape, k, k)
 
 
 class PCGradWeighting(SeededWeighting):
