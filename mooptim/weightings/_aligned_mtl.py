@@ -74,7 +74,9 @@ def aligned_mtl_weights(
 class AlignedMTLWeighting(Weighting):
     """Aligned-MTL (Senushkin et al. 2023), TorchJD's ``AlignedMTLWeighting`` on the Gramian.
 
-    Same defaults as TorchJD 0.18: uniform preference vector, ``scale_mode="min"``.
+    Same defaults as TorchJD 0.18: uniform preference vector, ``scale_mode="min"``. The rank
+    cut-off uses float64's eps whatever the input dtype (the family computes in float64);
+    TorchJD, called on a float32 Gramian, would use float32's.
 
     Args:
         pref_vector: the preference weights p (K numbers, used as given), or ``None`` for 1/K.

@@ -37,7 +37,8 @@ class SeededWeighting(Weighting):
         seed: seed of the weighting's own CPU generator (drawn from torch's global RNG when
             ``None``).
         generator: a generator to draw from instead (for example one on the GPU, so the draws
-            need no host-to-device copy); mutually exclusive with ``seed``.
+            need no host-to-device copy); mutually exclusive with ``seed``. Its state is not
+            part of :meth:`config` (which then says ``seed=None``) but is the ``state_dict``.
     """
 
     stateful = True

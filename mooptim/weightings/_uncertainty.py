@@ -58,9 +58,11 @@ class UncertaintyWeighting(Weighting):
             uses −0.5).
 
     Warning:
-        Not a function of the Gramian: see the module docstring. Weights are ``exp(−s_i)``,
-        not normalised (they start at 1 each, sum K), and the objective is twice TorchJD's
-        ``UW`` (which halves both terms).
+        Not a function of the Gramian: ``s`` is learned. Add :meth:`parameters` to an optimizer
+        and backpropagate :meth:`objective` (``objective(losses.detach())`` when the model's
+        update comes from the Gramian pipeline). Weights are ``exp(−s_i)``, not normalised
+        (they start at 1 each, sum K), and the objective is twice TorchJD's ``UW`` (which
+        halves both terms).
     """
 
     name = "uncertainty"
@@ -108,7 +110,7 @@ class UncertaintyWeighting(Weighting):
             raise ValueError(
                 f"losses must have shape {tuple(log_vars.shape)}, got {tuple(losses.shape)}"
             )
-        return uncertainty_objective(losses, log_vars.to(losses.dtype))
+        return uncertainty_objective(losses, log_vars.to(device=losses.device, dtype=losses.dtype))
 
     def state_dict(self) -> dict[str, Any]:
         return {} if self.log_vars is None else {"log_vars": self.log_vars.detach().clone()}

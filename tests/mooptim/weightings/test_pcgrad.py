@@ -104,3 +104,14 @@ def test_seeded_and_resumable() -> None:
     weighting.load_state_dict(state)
     assert torch.equal(weighting(gram), first)
     assert torch.equal(PCGradWeighting(seed=4)(gram), first)
+
+
+def test_orders_are_uniform() -> None:
+    """Each of the 3! orders of K = 3 objectives is drawn with frequency 1/6 (fixed seed)."""
+    gram = torch.zeros(20_000, 3, 3, dtype=torch.float64)
+    orders = pcgrad_permutations(gram, torch.Generator().manual_seed(0)).reshape(-1, 3)
+    codes = orders[:, 0] * 9 + orders[:, 1] * 3 + orders[:, 2]
+    _, counts = codes.unique(return_counts=True)
+    assert counts.numel() == 6
+    frequencies = counts.double() / codes.numel()
+    assert float((frequencies - 1 / 6).abs().max()) < 0.005, frequencies.tolist()
