@@ -69,7 +69,8 @@ class UncertaintyWeighting(Weighting):
     stateful = True
 
     def __init__(self, num_objectives: int | None = None, initial_log_var: float = 0.0) -> None:
-        valid = num_objectives is None or (isinstance(num_objectives, int) and num_objectives > 0)
+        is_int = isinstance(num_objectives, int) and not isinstance(num_objectives, bool)
+        valid = num_objectives is None or (is_int and num_objectives > 0)
         if not valid:
             raise ValueError(f"num_objectives must be a positive int, got {num_objectives!r}")
         self.num_objectives = num_objectives
@@ -120,7 +121,9 @@ class UncertaintyWeighting(Weighting):
             return
         log_vars = state.get("log_vars")
         if set(state) != {"log_vars"} or not isinstance(log_vars, Tensor) or log_vars.dim() != 1:
-            raise ValueError(f"uncertainty state must be {{'log_vars': [K] tensor}}, got {state!r}")
+            raise ValueError(
+                f"uncertainty state must be {{'log_vars': [K] tensor}}, got keys {sorted(state)}"
+            )
         if self.log_vars is None:
             self._create(log_vars.shape[0], log_vars.device)
         self._check_k(log_vars.shape[0])
