@@ -9,9 +9,15 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from mooptim.weightings._aligned_mtl import AlignedMTLWeighting
 from mooptim.weightings._base import Weighting
+from mooptim.weightings._dwa import DWAWeighting
+from mooptim.weightings._imtl_g import IMTLGWeighting
 from mooptim.weightings._mean import MeanWeighting
 from mooptim.weightings._mgda import MGDAWeighting
+from mooptim.weightings._pcgrad import PCGradWeighting
+from mooptim.weightings._random import RandomWeighting
+from mooptim.weightings._uncertainty import UncertaintyWeighting
 
 __all__ = ["WEIGHTINGS", "weighting_from_name"]
 
@@ -20,6 +26,12 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     for cls in (
         MGDAWeighting,
         MeanWeighting,
+        RandomWeighting,
+        IMTLGWeighting,
+        AlignedMTLWeighting,
+        PCGradWeighting,
+        UncertaintyWeighting,
+        DWAWeighting,
     )
 }
 

@@ -1,0 +1,73 @@
+"""IMTL-G: the weights whose combination has equal projections on every unit gradient.
+
+Liu et al. 2021, "Towards Impartial Multi-task Learning" (ICLR), gradient part, in the closed
+form on the Gramian of Quinton & Rey 2024 ("Jacobian Descent for Multi-Objective Optimization"),
+which also covers linearly dependent gradients:
+
+    v = G⁺ d,   d_i = sqrt(G_ii) = ‖g_i‖,   w = v / Σ_i v_i   (w = 0 when Σ_i v_i = 0).
+
+When G is invertible, ``G w = d / Σ v`` so ``⟨Σ_j w_j g_j, g_i / ‖g_i‖⟩ = 1 / Σ v`` is the same for
+every i: the update is "impartial". Weights sum to 1 and may be negative.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mooptim.weightings._base import Weighting, _first_bad
+
+__all__ = ["IMTLGWeighting", "imtl_g_weights"]
+
+ZERO_SUM = 1e-12
+"""``|Σ v|`` below this (on the Gramian scaled to a unit diagonal) gives zero weights."""
+
+
+def _scaled_to_unit_diagonal(gramian: Tensor) -> Tensor:
+    """``G / 4^k`` with the largest diagonal entry in ``[1/4, 1)``: exact (a power of two).
+
+    The weights do not change with the scale of G; TorchJD's zero test ``|Σ v| < 1e-12`` does,
+    so it is applied to this scaled Gramian. An exact power-of-four scale leaves ``G⁺`` and ``d``
+    unchanged up to that power, bit for bit.
+    """
+    top = gramian.diagonal(dim1=-2, dim2=-1).amax(-1)
+    _, exponent = torch.frexp(top)
+    even = exponent - exponent.remainder(2)
+    return torch.ldexp(gramian, -even[..., None, None].to(gramian.dtype))
+
+
+def imtl_g_weights(gramian: Tensor) -> Tensor:
+    """``[..., K]`` IMTL-G weights ``G⁺ d / Σ(G⁺ d)`` of PSD Gramians ``[..., K, K]``.
+
+    Zero weights where ``|Σ_i v_i| < 1e-12`` on the Gramian scaled to a unit diagonal (the
+    combination is 0: for example all gradients zero); the diagonal must be non-negative.
+    """
+    scaled = _scaled_to_unit_diagonal(gramian)
+    norms = scaled.diagonal(dim1=-2, dim2=-1).sqrt()
+    v = (torch.linalg.pinv(scaled) @ norms[..., None])[..., 0]
+    total = v.sum(-1, keepdim=True)
+    degenerate = total.abs() < ZERO_SUM
+    return torch.where(degenerate, torch.zeros_like(v), v / torch.where(degenerate, 1.0, total))
+
+
+class IMTLGWeighting(Weighting):
+    """IMTL-G (Liu et al. 2021) in TorchJD's pseudo-inverse form, ``w = G⁺d / Σ G⁺d``.
+
+    Same weights as TorchJD's ``IMTLGWeighting`` on the same Gramian, with one difference: TorchJD
+    returns zero weights when ``|Σ v| < 1e-12`` on G as given, a test that depends on the scale of
+    the gradients (``v`` scales as ``1/‖g‖``); here the test is made on G scaled to a unit
+    diagonal, so the weights of ``c·G`` are those of ``G`` for every ``c > 0``. The two differ
+    only where ``Σ v`` nearly cancels, where the weights are ill-conditioned anyway.
+
+    Raises:
+        ValueError: a negative diagonal entry (not a Gramian), naming the problem of the batch.
+    """
+
+    name = "imtl_g"
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        negative = (gramian.diagonal(dim1=-2, dim2=-1) < 0).any(-1)
+        if bool(negative.any()):
+            where = _first_bad(negative, negative.shape) if negative.numel() > 1 else ""
+            raise ValueError(f"gramian has a negative diagonal entry (not a Gramian){where}")
+        return imtl_g_weights(gramian)
