@@ -76,6 +76,32 @@ def check_state_dict(state: Mapping[str, Any], num_objectives: int | None, numel
         raise ValueError(f"state dict EMA has {ema.shape[-1]} columns, the subspace has {numel}")
 
 
+def check_weighting_config(saved: Mapping[str, Any] | None, current: Mapping[str, Any]) -> None:
+    """Raise unless the weighting ``config()`` saved in a state dict is ``current``.
+
+    ``saved`` is ``None`` for a state dict written before weightings recorded their
+    configuration: those were all MGDA's, so only the method name is checked.
+
+    Raises:
+        ValueError: another method or other hyperparameters, naming each difference.
+    """
+    if saved is None:
+        saved, current = {"name": "mgda"}, {"name": current.get("name")}
+    if dict(saved) == dict(current):
+        return
+    keys = sorted(set(saved) | set(current), key=lambda key: (key != "name", key))
+    missing = "(not set)"
+    diffs = [
+        f"{key}: saved {saved.get(key, missing)!r}, here {current.get(key, missing)!r}"
+        for key in keys
+        if saved.get(key, missing) != current.get(key, missing)
+    ]
+    raise ValueError(
+        f"state dict was saved with the weighting {dict(saved)}, this one is {dict(current)} "
+        f"({'; '.join(diffs)})"
+    )
+
+
 def flags_on(flags: list[bool], device: torch.device) -> torch.Tensor:
     """``[K]`` bool tensor on ``device``; the host-to-device copy does not wait for the device."""
     return torch.tensor(flags, dtype=torch.bool).to(device, non_blocking=True)
