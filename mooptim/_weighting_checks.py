@@ -89,16 +89,22 @@ def check_weighting_config(saved: Mapping[str, Any] | None, current: Mapping[str
         saved, current = {"name": "mgda"}, {"name": current.get("name")}
     if dict(saved) == dict(current):
         return
-    keys = sorted(set(saved) | set(current), key=lambda key: (key != "name", key))
-    missing = "(not set)"
-    diffs = [
-        f"{key}: saved {saved.get(key, missing)!r}, here {current.get(key, missing)!r}"
-        for key in keys
-        if saved.get(key, missing) != current.get(key, missing)
-    ]
+    if saved.get("name") != current.get("name"):
+        what = f"name: saved {saved.get('name')!r}, here {current.get('name')!r}"
+    else:
+        keys = sorted(set(saved) | set(current))
+
+        def shown(config: Mapping[str, Any], key: str) -> str:
+            return repr(config[key]) if key in config else "not set"
+
+        what = "; ".join(
+            f"{key}: saved {shown(saved, key)}, here {shown(current, key)}"
+            for key in keys
+            if (key in saved, saved.get(key)) != (key in current, current.get(key))
+        )
     raise ValueError(
         f"state dict was saved with the weighting {dict(saved)}, this one is {dict(current)} "
-        f"({'; '.join(diffs)})"
+        f"({what})"
     )
 
 
