@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 from mooptim import (
+    GramAccumulation,
     L2Normalization,
     MinNormSolver,
     MinNormWeighting,
@@ -167,6 +168,17 @@ def test_backward_parts_writes_the_weighted_gradient(name: str) -> None:
     written = everything.flatten([p.grad for p in everything.params])
     torch.testing.assert_close(written, out.weights @ by_hand, **TOL)
     assert not out.loss.requires_grad
+
+
+@pytest.mark.parametrize("name", WITH_FAKE)
+def test_gram_accumulation_gives_the_weights_of_the_full_gradients(name: str) -> None:
+    model, xs, ys = setup(9)
+    everything = Subspace.all(model)
+    blocks = ObjectiveWeighting(everything, make(name), strategy=GramAccumulation(block_numel=8))
+    losses = losses_of(model, xs, ys)
+    reference = Reference(blocks.weighting)
+    out = blocks.combine(losses)
+    torch.testing.assert_close(out.weights, reference(grads(losses, everything), values(losses)))
 
 
 @pytest.mark.parametrize("name", WITH_FAKE)
