@@ -466,3 +466,28 @@ def test_two_gloo_ranks_get_identical_weights_for_every_weighting(tmp_path) -> N
     # the weights are those of the rank-averaged gradients and losses
     got, expected = r0["counting"][0].double(), r0["reference"].double()
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_family_page_table_is_the_scripts_output_for_every_registered_method(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/mooptim/weightings/index.md shows the comparison of every registered method: after
+    adding one, run ``PYTHONPATH=. python docs/assets/plots/make_weightings.py --write``."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "assets" / "plots" / "make_weightings.py"
+    spec = importlib.util.spec_from_file_location("make_weightings", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, script)  # dataclasses look their module up
+    spec.loader.exec_module(script)
+    rows = [script.evaluate(name) for name in WEIGHTINGS]
+    table = script.table(rows)
+    assert len(table.splitlines()) == 2 + len(WEIGHTINGS)
+    page = script.PAGE.read_text(encoding="utf-8")
+    assert f"{script.START}\n{table}\n{script.END}" in page, (
+        "the comparison table of docs/mooptim/weightings/index.md is stale: run "
+        "PYTHONPATH=. python docs/assets/plots/make_weightings.py --write"
+    )
