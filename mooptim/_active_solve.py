@@ -59,7 +59,10 @@ def solve_active(
     The sub-Gram G_A is symmetrised and weighted in float64; with a normaliser, D = diag(1/s)
     with s = ``normalizer.scales(diag(G_A), values[A])``. A loss-based weighting receives
     ``values[A]``. MGDA is warm-started from ``previous`` restricted to A (:func:`warm_start`).
-    No active objective gives all-zero weights without calling the weighting.
+    No active objective gives all-zero weights without calling the weighting. A stateful method
+    gets the sub-problem too: what its state (kept for the objectives of earlier calls) does
+    with fewer objectives is the method's choice; if it refuses (``ValueError``), the error says
+    which objectives were active.
 
     Args:
         gram: ``[K, K]`` Gram of the per-objective gradients.
@@ -88,7 +91,15 @@ def solve_active(
         scales = normalizer.scales(torch.diagonal(sub), active_values)
         sub = normalize_gram(sub, scales.to(sub.dtype))
     warm = warm_start(previous, idx, gram) if len(idx) > 1 else None
-    lam, min_norm_sq, result = _weigh(weighting, sub, active_values, warm)
+    try:
+        lam, min_norm_sq, result = _weigh(weighting, sub, active_values, warm)
+    except ValueError as err:
+        if len(idx) == k:
+            raise
+        raise ValueError(
+            f"the {weighting.name} weighting failed on the {len(idx)} active objectives {idx} "
+            f"of {k} (the others are absent or have a zero gradient this step): {err}"
+        ) from err
     weights[rows] = lam.to(dtype)
     used[rows[:, None], rows[None, :]] = sub.to(dtype)
     return weights, used, min_norm_sq.to(dtype), result

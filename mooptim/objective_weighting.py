@@ -110,7 +110,9 @@ class ObjectiveWeighting:
     (and, if it reads losses, their rank-averaged loss values), so it can never give a dead
     objective weight — for MGDA that matters: a zero gradient is itself the min-norm point, so a
     solve that included it would put all the weight there. A stateful method therefore sees a
-    smaller problem on a step where an objective drops out. With no active objective the step
+    smaller problem on a step where an objective drops out; what its state does then is the
+    method's choice (one that refuses raises a ``ValueError`` naming the active objectives,
+    with the step's state untouched). With no active objective the step
     returns a zero loss and all-zero weights, with ``num_active == 0`` as the flag, without
     calling the weighting; it does not raise, so a loop can skip the update.
 

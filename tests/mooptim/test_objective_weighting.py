@@ -253,11 +253,8 @@ def test_ema_smooths_the_gradients_the_weighting_sees(name: str) -> None:
 def _run(w: ObjectiveWeighting, model: nn.Module, xs: list, ys: list, steps: int) -> list[Tensor]:
     outs = []
     for step in range(steps):
-        losses = losses_of(model, xs, ys)
-        if step == 1:
-            losses[0] = None
         torch.manual_seed(100 + step)  # a method drawing from the global generator: same draws
-        outs.append(w.combine(losses).weights)
+        outs.append(w.combine(losses_of(model, xs, ys)).weights)
     return outs
 
 
@@ -295,6 +292,42 @@ def test_the_weightings_own_state_is_saved_and_restored() -> None:
     stale.load_state_dict({**state, "weighting_state": {"calls": 0, "last": None}})
     resumed, restarted, kept = (_run(w, model, xs, ys, 1)[0] for w in (b, stale, a))
     assert torch.equal(resumed, kept) and not torch.allclose(restarted, kept)
+
+
+class FixedKWeighting(CountingWeighting):
+    """A stateful method whose state fits one number of objectives only (like a loss history)."""
+
+    name = "fixed_k"
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        if self.last is not None and self.last.shape != gramian.shape[:-1]:
+            raise ValueError(f"state is for {self.last.shape[-1]} objectives; call reset() first")
+        return super()._weights(gramian, losses)
+
+
+def test_a_stateful_method_gets_the_active_sub_problem_or_a_clear_error() -> None:
+    model, xs, ys = setup(10)
+    head = Subspace.from_module(model[2])
+    w = ObjectiveWeighting(head, CountingWeighting(), ema_alpha=0.5)
+    w.combine(losses_of(model, xs, ys))
+    losses = losses_of(model, xs, ys)
+    losses[1] = None
+    reference = Reference(w.weighting)
+    out = w.combine(losses)  # its state carries over to the 2 active objectives
+    live = [losses[0], losses[2]]
+    torch.testing.assert_close(out.weights[[0, 2]], reference(grads(live, head), values(live)))
+    assert w.weighting.calls == 2 and out.weights[1] == 0
+    strict = ObjectiveWeighting(head, FixedKWeighting(), ema_alpha=0.5)
+    strict.combine(losses_of(model, xs, ys))
+    before = strict.state_dict()
+    with pytest.raises(
+        ValueError,
+        match=r"fixed_k weighting failed on the 2 active objectives "
+        r"\[0, 2\] of 3 .*call reset\(\) first",
+    ):
+        strict.combine(losses)
+    after = strict.state_dict()
+    assert after["step"] == before["step"] == 1 and torch.equal(after["ema"], before["ema"])
 
 
 def test_a_different_weighting_is_refused_on_load_naming_the_difference() -> None:

@@ -91,14 +91,15 @@ def table(rows: list[Row]) -> str:
 
 
 def plot(rows: list[Row], path: Path) -> None:
-    """Two grouped bar charts: the weights, and the cosine of d with each gradient."""
+    """Two grouped bar charts, one above the other: the weights, and the cosine of d with each
+    gradient."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    width_in = max(11.0, 1.2 * len(rows) + 2.0)  # room for every method of the registry
-    fig, axes = plt.subplots(1, 2, figsize=(width_in, 3.8), constrained_layout=True)
+    width_in = max(7.0, 0.65 * len(rows) + 2.0)  # room for every method of the registry
+    fig, axes = plt.subplots(2, 1, figsize=(width_in, 6.5), sharex=True, constrained_layout=True)
     width = 0.8 / JACOBIAN.shape[0]
     x = torch.arange(len(rows), dtype=torch.float64)
     for i in range(JACOBIAN.shape[0]):
@@ -108,7 +109,7 @@ def plot(rows: list[Row], path: Path) -> None:
         axes[1].bar(x + offset, [float(r.cosines[i]) for r in rows], width, label=label)
     titles = ("weights w_i", "cos(d, g_i) of d = Σ w_i g_i")
     for ax, title in zip(axes, titles, strict=True):
-        ax.set_xticks(x.tolist(), [r.name for r in rows], rotation=45, ha="right")
+        ax.set_xticks(x.tolist(), [r.name for r in rows], rotation=30, ha="right")
         ax.axhline(0.0, color="black", linewidth=0.6)
         ax.set_title(title)
         ax.legend(fontsize="small")
