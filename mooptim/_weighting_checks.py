@@ -56,7 +56,7 @@ def recording_presence(
 
 
 def check_state_dict(state: Mapping[str, Any], num_objectives: int | None, numel: int) -> None:
-    """Raise unless ``state`` (a ``MinNormWeighting.state_dict()``) fits a weighting with
+    """Raise unless ``state`` (an ``ObjectiveWeighting.state_dict()``) fits a weighting with
     ``num_objectives`` objectives (None: not fixed yet) on a subspace of ``numel`` parameters.
 
     Raises:
