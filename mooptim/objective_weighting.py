@@ -48,8 +48,13 @@ __all__ = ["ObjectiveWeighting", "WeightingOutput"]
 
 
 def _as_weighting(weighting: Weighting | str) -> Weighting:
+    """``weighting`` itself, or the registered method of that name (default hyperparameters)."""
     if isinstance(weighting, str):
         return weighting_from_name(weighting)
+    if isinstance(weighting, type) and issubclass(weighting, Weighting):
+        raise TypeError(
+            f"weighting must be an instance: pass {weighting.__name__}(), not the class"
+        )
     if not isinstance(weighting, Weighting):
         raise TypeError(
             "weighting must be a mooptim.weightings.Weighting or a registered name, "

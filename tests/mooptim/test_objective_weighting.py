@@ -390,6 +390,8 @@ def test_bad_weighting_arguments_are_named() -> None:
     head = Subspace.from_module(setup()[0][2])
     with pytest.raises(ValueError, match=r"unknown weighting 'nope'"):
         ObjectiveWeighting(head, "nope")
+    with pytest.raises(TypeError, match=r"pass CountingWeighting\(\), not the class"):
+        ObjectiveWeighting(head, CountingWeighting)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="MinNormSolver"):
         ObjectiveWeighting(head, MinNormSolver())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Subspace"):
