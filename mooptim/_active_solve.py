@@ -36,6 +36,9 @@ def _weigh(
     MGDA keeps its solver's interface, which the weighting call does not carry: the warm start
     in, the certificate out; a single objective gets weight 1 without a solve. Every other method
     is called as a :class:`Weighting` (with the loss values when it reads them).
+
+    Raises:
+        ValueError: the weighting returned a NaN or infinite weight.
     """
     if isinstance(weighting, MGDAWeighting):
         if sub.shape[0] == 1:
@@ -43,6 +46,10 @@ def _weigh(
         result = weighting.solver.solve_gram(sub, warm_start=warm)
         return result.weights, result.min_norm_sq, result
     lam = weighting(sub, losses=values if weighting.needs_losses else None).to(sub)
+    if not bool(torch.isfinite(lam).all()):  # nothing silently NaN: a broken method is named
+        raise ValueError(
+            f"the {weighting.name} weighting returned non-finite weights {lam.tolist()}"
+        )
     return lam, lam @ sub @ lam, None
 
 

@@ -330,6 +330,23 @@ def test_a_stateful_method_gets_the_active_sub_problem_or_a_clear_error() -> Non
     assert after["step"] == before["step"] == 1 and torch.equal(after["ema"], before["ema"])
 
 
+class BrokenWeighting(Weighting):
+    """A method with a bug: a NaN weight."""
+
+    name = "broken"
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        return torch.full(gramian.shape[:-1], float("nan"), dtype=gramian.dtype)
+
+
+def test_a_non_finite_weight_is_an_error_naming_the_method_not_a_nan_loss() -> None:
+    model, xs, ys = setup(11)
+    w = ObjectiveWeighting(Subspace.from_module(model[2]), BrokenWeighting())
+    with pytest.raises(ValueError, match="broken weighting returned non-finite weights"):
+        w.combine(losses_of(model, xs, ys))
+    assert w.step == 0 and w.state_dict()["weights"] is None
+
+
 def test_a_different_weighting_is_refused_on_load_naming_the_difference() -> None:
     model, xs, ys = setup(7)
     head = Subspace.from_module(model[2])
