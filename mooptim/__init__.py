@@ -1,10 +1,13 @@
 """mooptim: multi-objective optimization for PyTorch training.
 
 The core is :class:`MinNormSolver`, which solves the min-norm (MGDA) problem
-``min_{λ ≥ 0, Σλ = 1} λᵀGλ`` exactly and batched on the input's device.
+``min_{λ ≥ 0, Σλ = 1} λᵀGλ`` exactly and batched on the input's device; :mod:`mooptim.weightings`
+holds MGDA's family of Gramian weightings, and :class:`ObjectiveWeighting` plugs any of them into
+a training step.
 """
 
 from mooptim._result import MinNormResult
+from mooptim._step import WeightingStep, weighting_step
 from mooptim.gradients import DisjointParts, GradientStrategy, GramAccumulation, SubspaceAutograd
 from mooptim.normalizers import (
     NORMALIZERS,
@@ -16,10 +19,10 @@ from mooptim.normalizers import (
     normalize_vectors,
     normalizer_from_name,
 )
-from mooptim.objective_weighting import ObjectiveWeighting
+from mooptim.objective_weighting import ObjectiveWeighting, WeightingOutput
 from mooptim.solver import METHODS, MinNormSolver
 from mooptim.subspace import Subspace
-from mooptim.weighting import MinNormStep, MinNormWeighting, WeightingOutput, min_norm_step
+from mooptim.weighting import MinNormStep, MinNormWeighting, min_norm_step
 
 __all__ = [
     "METHODS",
@@ -39,8 +42,10 @@ __all__ = [
     "Subspace",
     "SubspaceAutograd",
     "WeightingOutput",
+    "WeightingStep",
     "min_norm_step",
     "normalize_gram",
     "normalize_vectors",
     "normalizer_from_name",
+    "weighting_step",
 ]

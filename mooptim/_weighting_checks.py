@@ -56,7 +56,7 @@ def recording_presence(
 
 
 def check_state_dict(state: Mapping[str, Any], num_objectives: int | None, numel: int) -> None:
-    """Raise unless ``state`` (a ``MinNormWeighting.state_dict()``) fits a weighting with
+    """Raise unless ``state`` (an ``ObjectiveWeighting.state_dict()``) fits a weighting with
     ``num_objectives`` objectives (None: not fixed yet) on a subspace of ``numel`` parameters.
 
     Raises:
@@ -74,6 +74,38 @@ def check_state_dict(state: Mapping[str, Any], num_objectives: int | None, numel
     of_subspace = state.get("ema_source", "subspace") == "subspace"
     if ema is not None and of_subspace and ema.shape[-1] != numel:
         raise ValueError(f"state dict EMA has {ema.shape[-1]} columns, the subspace has {numel}")
+
+
+def check_weighting_config(saved: Mapping[str, Any] | None, current: Mapping[str, Any]) -> None:
+    """Raise unless the weighting ``config()`` saved in a state dict is ``current``.
+
+    ``saved`` is ``None`` for a state dict written before weightings recorded their
+    configuration: those were all MGDA's, so only the method name is checked.
+
+    Raises:
+        ValueError: another method or other hyperparameters, naming each difference.
+    """
+    if saved is None:
+        saved, current = {"name": "mgda"}, {"name": current.get("name")}
+    if dict(saved) == dict(current):
+        return
+    if saved.get("name") != current.get("name"):
+        what = f"name: saved {saved.get('name')!r}, here {current.get('name')!r}"
+    else:
+        keys = sorted(set(saved) | set(current))
+
+        def shown(config: Mapping[str, Any], key: str) -> str:
+            return repr(config[key]) if key in config else "not set"
+
+        what = "; ".join(
+            f"{key}: saved {shown(saved, key)}, here {shown(current, key)}"
+            for key in keys
+            if (key in saved, saved.get(key)) != (key in current, current.get(key))
+        )
+    raise ValueError(
+        f"state dict was saved with the weighting {dict(saved)}, this one is {dict(current)} "
+        f"({what})"
+    )
 
 
 def flags_on(flags: list[bool], device: torch.device) -> torch.Tensor:

@@ -1,146 +1,50 @@
-"""The min-norm weighting step (MGDA / MORE) for any PyTorch training loop.
+"""The min-norm weighting step (MGDA / MORE): :class:`ObjectiveWeighting` with MGDA.
 
-Each step, given K per-objective losses L_1..L_K (or K closures, one per part of the batch):
-
-1. per-objective gradients g_i on the subspace θ_S (see :mod:`mooptim.gradients`), averaged over
-   ranks under ``torch.distributed``;
-2. optionally smoothed: g̃_i ← (1 − α) g̃_i + α g_i (EMA, per objective);
-3. the Gram G_ij = ⟨g̃_i, g̃_j⟩ is normalised, G ← D G D with D = diag(1/s_i) and s_i the
-   normaliser's scales computed from the squared norms diag(G) and the losses;
-4. λ = argmin_{λ ∈ Δ} λᵀ G λ over the *active* objectives (exact solver by default), warm-started
-   from the previous step's λ;
-5. the update direction is the gradient of Σ_i λ_i L_i (``combine``: returns that loss to backward;
-   ``backward_parts``: writes it into ``.grad`` directly).
-
-This is MGDA (Sener & Koltun, 2018, "Multi-Task Learning as Multi-Objective Optimization") applied
-to a chosen parameter subspace, as MORE (Zeng et al., 2023, "On Diversified Preferences of Large
-Language Model Alignment") does with the reward head.
+:class:`MinNormWeighting` is :class:`mooptim.ObjectiveWeighting` whose weighting is MGDA's
+min-norm λ = argmin_{λ ∈ Δ} ‖Σ λ_i g_i‖², solved by a :class:`mooptim.MinNormSolver` (Sener &
+Koltun, 2018, "Multi-Task Learning as Multi-Objective Optimization"; on a parameter subspace as
+MORE, Zeng et al., 2023, "On Diversified Preferences of Large Language Model Alignment"). It keeps
+the ``solver=`` argument of the code written before the weighting family; new code writes
+``ObjectiveWeighting(subspace, weighting="mgda")`` (the same step, bit for bit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import torch
-
+from mooptim._solver_weighting import solver_weighting
 from mooptim._step import MinNormStep, min_norm_step
-from mooptim._weighting_checks import (
-    add_weighted_rows,
-    check_state_dict,
-    check_structure,
-    check_structures,
-    extra_params,
-    flags_on,
-    loss_vector,
-    recording_presence,
-    weighted_sum,
-)
-from mooptim.distributed import ObjectiveAverager, broadcast_weights, distributed_enabled
-from mooptim.gradients import DisjointParts, GradientStrategy, SubspaceAutograd, gram_matrix
-from mooptim.solver import MinNormSolver
+from mooptim.gradients import DisjointParts, GradientStrategy
+from mooptim.objective_weighting import ObjectiveWeighting, WeightingOutput
 from mooptim.subspace import Subspace
 
 __all__ = ["MinNormStep", "MinNormWeighting", "WeightingOutput", "min_norm_step"]
 
 
-@dataclass(frozen=True)
-class WeightingOutput:
-    """Result of one weighting step.
+class MinNormWeighting(ObjectiveWeighting):
+    """:class:`~mooptim.ObjectiveWeighting` with MGDA's min-norm weights, solved by ``solver``.
 
-    Attributes:
-        loss: Σ λ_i L_i over this rank's objectives (× number of active objectives when
-            ``scale_by_num_objectives``). From ``combine`` it carries the graph — call
-            ``.backward()``; from ``backward_parts`` it is detached (``.grad`` is already filled).
-            Zero when no objective is active.
-        weights: ``[K]`` detached λ, on the simplex over the active objectives, 0 elsewhere (all
-            zero when none is active).
-        active: ``[K]`` bool: present (on some rank) and with a nonzero gradient.
-        present: ``[K]`` bool: a loss was given (on some rank).
-        losses: ``[K]`` detached loss values of this rank (0 where absent).
-        gram: ``[K, K]`` normalised Gram used for the solve (zero rows/columns for inactive
-            objectives).
-        min_norm_sq: λᵀ G λ of the normalised Gram: ‖Σ λ_i g_i / s_i‖², → 0 at a
-            Pareto-stationary point.
-        result: the solver's result over the active objectives, or ``None`` when fewer than two were
-            active (no solve needed).
-        num_active: number of active objectives (a Python int).
-    """
-
-    loss: torch.Tensor
-    weights: torch.Tensor
-    active: torch.Tensor
-    present: torch.Tensor
-    losses: torch.Tensor
-    gram: torch.Tensor
-    min_norm_sq: torch.Tensor
-    result: Any
-    num_active: int
-
-    @classmethod
-    def from_step(cls, loss: torch.Tensor, step: MinNormStep) -> WeightingOutput:
-        """The output of a step whose decisions are ``step`` and whose combined loss is ``loss``."""
-        return cls(
-            loss=loss,
-            weights=step.weights.detach(),
-            active=step.active,
-            present=step.present,
-            losses=step.losses,
-            gram=step.gram,
-            min_norm_sq=step.min_norm_sq,
-            result=step.result,
-            num_active=step.num_active,
-        )
-
-
-class MinNormWeighting:
-    """Stateful min-norm weighting step over a parameter subspace.
-
-    A thin shell around :func:`min_norm_step` (the step as a pure function of the Gram): it takes
-    the per-objective gradients, averages them over ranks, and keeps what carries over between
-    steps: the previous λ (the warm start), the gradients' EMA and the step count.
-
-    Three entry points: :meth:`combine` (K losses sharing one graph → Σ λ_i L_i to backward),
-    :meth:`backward_parts` (K closures on disjoint parts of the batch → ``.grad`` filled) and
-    :meth:`combine_vectors` (caller-supplied per-objective vectors, e.g. feature gradients).
+    Every step, option and output is :class:`~mooptim.ObjectiveWeighting`'s with
+    ``weighting=MGDAWeighting()``: the weights λ are on the simplex over the active objectives,
+    warm-started from the previous step's λ, ``out.min_norm_sq`` is λᵀGλ and ``out.result`` the
+    solver's result with its KKT certificate (``None`` with fewer than two active objectives).
 
     Args:
         subspace: parameters whose per-objective gradients define the Gram.
         solver: a ``MinNormSolver`` (default: ``MinNormSolver()``, the exact method). Anything with
             ``solve_gram(gram, warm_start=...)`` returning ``.weights`` and ``.min_norm_sq`` works.
-        normalizer: object with ``scales(sq_norms, losses) -> [K]`` positive divisors (e.g.
-            ``L2Normalization()``); ``None`` = no normalisation.
-        ema_alpha: EMA weight of the NEW gradient: g̃ ← (1 − α) g̃ + α g_new. So α = 0.99 means
-            "almost entirely the new gradient" (light smoothing) and α = 0.1 heavy smoothing;
-            ``None``, 0 or 1 disable it. For the momentum convention g̃ ← β g̃ + (1 − β) g, pass
-            ``ema_alpha = 1 − β``. The EMA starts from each objective's first gradient (not from
-            an arbitrary value, which would bias the first steps' λ). Needs a strategy that keeps
-            the vectors.
-        strategy: how gradients are taken in :meth:`combine` (default :class:`SubspaceAutograd`).
-            :meth:`backward_parts` always uses the disjoint-parts method.
-        scale_by_num_objectives: multiply the combined loss by the number of active objectives k.
-            Default ``False``: the loss is Σ λ_i L_i with λ on the simplex, so uniform λ gives the
-            plain mean over objectives (what the MORE reference code computes). ``True`` follows the
-            paper's eq. 8 (k Σ λ_i L_i; uniform λ gives the plain sum): the gradient, and with SGD
-            the effective learning rate, is k times larger (Adam is nearly invariant to it).
-        num_objectives: K, if known; otherwise fixed by the first call.
-        zero_grad_tol: an objective is inactive when ‖g_i‖² ≤ zero_grad_tol · max_j ‖g_j‖² (and
-            always when ‖g_i‖² = 0).
-        broadcast: under ``torch.distributed``, also broadcast λ from rank 0 (λ is already identical
-            on all ranks; this is an extra guarantee for one K-float collective).
-        process_group: the group to average over (``None`` = default group).
-
-    Missing or degenerate objectives: a ``None`` loss (absent from the batch on every rank) or a
-    zero gradient (e.g. all pairs tied) is excluded from the solve, gets λ_i = 0 and ``active[i] =
-    False``; it can never take all the weight (a zero gradient is itself the min-norm point, so a
-    solve that included it would put all the weight there). With no active objective the step
-    returns a zero loss and all-zero weights, with ``num_active == 0`` as the flag; it does not
-    raise, so a loop can skip the update.
+        normalizer: as :class:`~mooptim.ObjectiveWeighting`.
+        ema_alpha: as :class:`~mooptim.ObjectiveWeighting`.
+        strategy: as :class:`~mooptim.ObjectiveWeighting`.
+        scale_by_num_objectives: as :class:`~mooptim.ObjectiveWeighting`.
+        num_objectives: as :class:`~mooptim.ObjectiveWeighting`.
+        zero_grad_tol: as :class:`~mooptim.ObjectiveWeighting`.
+        broadcast: as :class:`~mooptim.ObjectiveWeighting`.
+        process_group: as :class:`~mooptim.ObjectiveWeighting`.
 
     Raises:
-        ValueError: wrong number of losses/closures, non-scalar or non-finite loss (naming the
-            index), a loss without a graph, EMA with a strategy that keeps no vectors, bad options.
+        TypeError: ``subspace`` is not a :class:`Subspace`.
+        ValueError: as :class:`~mooptim.ObjectiveWeighting`.
     """
 
     def __init__(
@@ -157,253 +61,20 @@ class MinNormWeighting:
         broadcast: bool = False,
         process_group: Any = None,
     ) -> None:
-        if not isinstance(subspace, Subspace):
-            raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
-        if solver is None:
-            solver = MinNormSolver()
-        strategy = SubspaceAutograd() if strategy is None else strategy
-        if ema_alpha is not None and not 0.0 <= ema_alpha <= 1.0:
-            raise ValueError(f"ema_alpha must be in [0, 1], got {ema_alpha}")
-        self.ema_alpha = None if ema_alpha in (None, 0.0, 1.0) else float(ema_alpha)
-        if self.ema_alpha is not None and not strategy.keeps_vectors:
-            raise ValueError(
-                f"EMA smoothing needs the per-objective gradient vectors; "
-                f"{type(strategy).__name__} never holds them "
-                "(use SubspaceAutograd or DisjointParts, or ema_alpha=None)"
-            )
-        if num_objectives is not None and num_objectives < 1:
-            raise ValueError(f"num_objectives must be >= 1, got {num_objectives}")
-        if zero_grad_tol < 0:
-            raise ValueError(f"zero_grad_tol must be >= 0, got {zero_grad_tol}")
-        self.subspace = subspace
-        self.solver = solver
-        self.normalizer = normalizer
-        self.strategy = strategy
-        self.scale_by_num_objectives = scale_by_num_objectives
-        self.num_objectives = num_objectives
-        self.zero_grad_tol = zero_grad_tol
-        self.broadcast = broadcast
-        self.process_group = process_group
-        self.step = 0
-        self._parts = DisjointParts()  # keeps its gradient workspace between steps
-        self._weights: torch.Tensor | None = None
-        self._ema: torch.Tensor | None = None
-        self._ema_seen: torch.Tensor | None = None
-        self._ema_source = "subspace"  # what the EMA columns are: subspace gradients or vectors
-
-    # -- public steps ---------------------------------------------------------------------------
-
-    def combine(self, losses: Sequence[torch.Tensor | None]) -> WeightingOutput:
-        """Weights for ``losses`` (K scalars sharing one graph; ``None`` = absent) and Σ λ_i L_i.
-
-        Call ``out.loss.backward()`` afterwards. Uses the configured strategy (graph is retained for
-        that backward).
-
-        Raises:
-            TypeError: the strategy is :class:`DisjointParts` (use :meth:`backward_parts`), or a
-                loss is not a tensor.
-            ValueError: wrong number of losses, a non-scalar, graph-less or non-finite loss, or a
-                non-finite gradient (each naming the objective index).
-        """
-        if isinstance(self.strategy, DisjointParts):
-            raise TypeError(
-                "the DisjointParts strategy takes closures: call backward_parts(closures)"
-            )
-        losses = self._check_count(list(losses), "losses")
-        check_structures(losses)
-        averager = self._averager(losses)
-        grads = self.strategy.compute(losses, self.subspace, averager)
-        values = self._loss_values(losses, averager)
-        step = self._step(grads.gram, grads.vectors, values, averager, losses)
-        return WeightingOutput.from_step(self._weighted_loss(losses, step), step)
-
-    def combine_vectors(
-        self, vectors: torch.Tensor, losses: Sequence[torch.Tensor | None]
-    ) -> WeightingOutput:
-        """Weights from caller-supplied per-objective vectors, and Σ λ_i L_i.
-
-        For gradients the caller already has: with respect to a shared representation (MGDA-UB),
-        a LoRA adapter, per-objective features... ``vectors`` is ``[K, d]`` (row i = g_i; rows of
-        absent objectives are ignored and treated as zero); ``losses`` are the K scalar losses
-        (``None`` = absent) that the returned loss combines. Normalisation, EMA, the active mask,
-        warm start and the cross-rank average apply exactly as in :meth:`combine`; the subspace
-        is not used.
-
-        Raises:
-            ValueError: ``vectors`` not ``[K, d]``, wrong number of losses, a bad loss or a
-                non-finite vector row (naming the objective index).
-        """
-        losses = self._check_count(list(losses), "losses")
-        if vectors.dim() != 2 or vectors.shape[0] != len(losses):
-            raise ValueError(
-                f"vectors have shape {tuple(vectors.shape)}; expected [{len(losses)}, d]"
-            )
-        check_structures(losses)
-        averager = self._averager(losses)
-        present = flags_on([loss is not None for loss in losses], vectors.device)
-        local = torch.where(present[:, None], vectors.detach(), torch.zeros_like(vectors))
-        local = averager(local)
-        values = self._loss_values(losses, averager)
-        step = self._step(gram_matrix(local), local, values, averager, losses, "vectors")
-        return WeightingOutput.from_step(self._weighted_loss(losses, step), step)
-
-    def backward_parts(
-        self,
-        closures: Sequence[Callable[[], torch.Tensor | None]],
-        *,
-        params: Sequence[torch.Tensor] | None = None,
-    ) -> WeightingOutput:
-        """Disjoint-parts step: run each closure (part i's forward, returning L_i or ``None``),
-        solve, and accumulate ``p.grad += Σ λ_i ∂L_i/∂p`` for every subspace parameter (and every
-        parameter in ``params``, e.g. the rest of the model when the subspace is only the head;
-        those receive the weighted gradient but do not enter the Gram).
-
-        No further backward is needed: call ``optimizer.step()``. Under torch.distributed the part
-        gradients are averaged here, so run the closures on the unwrapped module or inside DDP's
-        ``no_sync()``. With no active objective no ``.grad`` is touched.
-
-        Each loss's type, shape and graph are checked as its closure returns; finiteness is checked
-        once, after all parts ran, in the host read that also fetches the active objectives (the
-        step's first; the solve needs the Gram on the host anyway), so on an accelerator the parts
-        queue without waiting for each other. A failed check leaves ``.grad`` and the step's state
-        (EMA, warm start, step count) untouched.
-
-        Raises:
-            TypeError: a closure returned something other than a tensor or ``None``.
-            ValueError: wrong number of closures, a non-scalar, graph-less or non-finite loss, or
-                a non-finite gradient (each naming the objective index).
-        """
-        closures = self._check_count(list(closures), "closures")
-        extra = [] if params is None else extra_params(self.subspace, params)
-        all_params = list(self.subspace.params) + extra
-        strategy = self.strategy if isinstance(self.strategy, DisjointParts) else self._parts
-        present_local = [True] * len(closures)
-        holder: dict[str, ObjectiveAverager] = {}
-
-        def reduce(t: torch.Tensor) -> torch.Tensor:
-            # presence is only known after the closures ran; the averager is built then
-            holder["avg"] = ObjectiveAverager(
-                flags_on(present_local, t.device), self._distributed(), self.process_group
-            )
-            return holder["avg"](t)
-
-        recorded = recording_presence(closures, present_local)
-        losses, vectors = strategy.compute_parts(recorded, all_params, reduce, check_structure)
-        averager = holder["avg"]
-        sub = vectors[:, : self.subspace.numel]
-        values = self._loss_values(losses, averager)
-        step = self._step(gram_matrix(sub), sub, values, averager, losses)
-        scale = self._loss_scale(step.num_active)
-        if step.num_active > 0:
-            add_weighted_rows(step.weights.to(vectors.dtype) * scale, vectors, all_params)
-        total = weighted_sum(losses, step.weights)  # the losses are detached here
-        if total is None:
-            total = torch.zeros((), device=vectors.device, dtype=vectors.dtype)
-        return WeightingOutput.from_step(total * scale, step)
-
-    # -- state ----------------------------------------------------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """Step count, previous λ (warm start) and the EMA state (tensors cloned)."""
-
-        def c(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.detach().clone()
-
-        return {
-            "step": self.step,
-            "num_objectives": self.num_objectives,
-            "ema_alpha": self.ema_alpha,
-            "weights": c(self._weights),
-            "ema": c(self._ema),
-            "ema_seen": c(self._ema_seen),
-            "ema_source": self._ema_source,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output; tensors move to the subspace's device.
-
-        Raises:
-            ValueError: missing keys, a different number of objectives, or an EMA whose width
-                does not match the subspace.
-        """
-        check_state_dict(state, self.num_objectives, self.subspace.numel)
-        k, ema = state["num_objectives"], state["ema"]
-        device = self.subspace.params[0].device
-
-        def m(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.detach().clone().to(device)
-
-        self.step = int(state["step"])
-        self.num_objectives = k if k is not None else self.num_objectives
-        self._weights, self._ema, self._ema_seen = m(state["weights"]), m(ema), m(state["ema_seen"])
-        self._ema_source = state.get("ema_source", "subspace")
-
-    # -- internals ------------------------------------------------------------------------------
-
-    def _check_count(self, items: list[Any], what: str) -> list[Any]:
-        if not items:
-            raise ValueError(f"got no {what}: need one per objective")
-        if self.num_objectives is None:
-            self.num_objectives = len(items)
-        elif len(items) != self.num_objectives:
-            raise ValueError(
-                f"got {len(items)} {what}, expected {self.num_objectives} (one per objective)"
-            )
-        return items
-
-    def _distributed(self) -> bool:
-        return distributed_enabled(self.process_group)
-
-    def _averager(self, losses: Sequence[torch.Tensor | None]) -> ObjectiveAverager:
-        device = self.subspace.params[0].device
-        present = flags_on([loss is not None for loss in losses], device)
-        return ObjectiveAverager(present, self._distributed(), self.process_group)
-
-    def _loss_values(
-        self, losses: Sequence[torch.Tensor | None], averager: ObjectiveAverager
-    ) -> torch.Tensor:
-        """``[K]`` loss values averaged over ranks where present (the normaliser's input)."""
-        return averager(loss_vector(losses, self.subspace.params[0].device))
-
-    def _weighted_loss(
-        self, losses: Sequence[torch.Tensor | None], step: MinNormStep
-    ) -> torch.Tensor:
-        total = weighted_sum(losses, step.weights)
-        if total is None:
-            return torch.zeros((), device=step.weights.device, requires_grad=True)
-        return total * self._loss_scale(step.num_active)
-
-    def _loss_scale(self, num_active: int) -> float:
-        return float(num_active) if self.scale_by_num_objectives and num_active > 0 else 1.0
-
-    def _step(
-        self,
-        gram: torch.Tensor,
-        vectors: torch.Tensor | None,
-        values: torch.Tensor,
-        averager: ObjectiveAverager,
-        local_losses: Sequence[torch.Tensor | None],
-        source: str = "subspace",
-    ) -> MinNormStep:
-        """Run :func:`min_norm_step` on this state and commit its result (only if it passed)."""
-        ema = None if self._ema is None or self._ema_seen is None else (self._ema, self._ema_seen)
-        step = min_norm_step(
-            gram,
-            vectors,
-            values,
-            loss_vector(local_losses, values.device),
-            averager.present_anywhere,
-            solver=self.solver,
-            normalizer=self.normalizer,
-            previous=self._weights,
-            ema=ema,
-            ema_alpha=self.ema_alpha,
-            zero_grad_tol=self.zero_grad_tol,
+        super().__init__(
+            subspace,
+            solver_weighting(solver),
+            normalizer,
+            ema_alpha,
+            strategy,
+            scale_by_num_objectives,
+            num_objectives=num_objectives,
+            zero_grad_tol=zero_grad_tol,
+            broadcast=broadcast,
+            process_group=process_group,
         )
-        if step.ema is not None:
-            self._ema, self._ema_seen, self._ema_source = step.ema, step.ema_seen, source
-        self.step += 1
-        if self.broadcast and averager.enabled:
-            broadcast_weights(step.weights, self.process_group)
-        self._weights = step.weights.detach().clone()
-        return step
+
+    @property
+    def solver(self) -> Any:
+        """The min-norm solver of the steps (the ``solver`` argument, or the default one)."""
+        return self.weighting.solver

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mooptim import L2Normalization, MinNormSolver, min_norm_step
+from mooptim import L2Normalization, MinNormSolver, min_norm_step, weighting_step
+from mooptim._solver_weighting import solver_weighting
 from mooptim._step import warm_start
+from mooptim.weightings import MeanWeighting, MGDAWeighting
 
 
 def _inputs(k: int = 4, d: int = 6, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -79,3 +81,26 @@ def test_warm_start_restricts_and_renormalises() -> None:
     ):
         got = warm_start(prev_, idx, like)
         torch.testing.assert_close(got, torch.tensor(expected, dtype=torch.float64))
+
+
+def test_min_norm_step_is_the_mgda_weighting_step_bit_for_bit() -> None:
+    inputs = _inputs(k=5, seed=2)
+    options = {"normalizer": L2Normalization(), "ema_alpha": 0.5}
+    old = min_norm_step(**inputs, solver=MinNormSolver(), **options)
+    new = weighting_step(**inputs, weighting=MGDAWeighting(), **options)
+    for field in ("weights", "gram", "min_norm_sq", "active", "ema"):
+        assert torch.equal(getattr(old, field), getattr(new, field)), field
+    assert torch.equal(old.result.weights, new.result.weights)
+    # a solver object is kept as given, and its config is MGDA's
+    fw = solver_weighting(MinNormSolver("frank_wolfe", max_iter=50))
+    assert fw.config() == {"name": "mgda", "method": "frank_wolfe", "tol": None, "max_iter": 50}
+    assert solver_weighting(MinNormSolver()).config() == MGDAWeighting().config()
+
+
+def test_another_weighting_sees_the_active_sub_problem_only() -> None:
+    inputs = _inputs()  # objective 1 has a zero gradient, objective 3 is absent
+    step = weighting_step(**inputs, weighting=MeanWeighting())
+    assert step.weights.tolist() == [0.5, 0.0, 0.5, 0.0] and step.result is None
+    w, gram = step.weights, step.gram
+    torch.testing.assert_close(step.min_norm_sq, w @ gram @ w)
+    assert weighting_step(**inputs, weighting=MeanWeighting(), previous=w).weights.equal(w)
