@@ -63,7 +63,8 @@ def cagrad_solution(gramian: Tensor, c: float = 0.5, norm_eps: float = 1e-4) -> 
     flat = gramian.to(torch.float64).reshape(-1, k, k)
     trace = flat.diagonal(0, -2, -1).sum(-1)
     small = trace < norm_eps
-    gram = torch.where(small.view(-1, 1, 1), 0.0, flat / torch.where(small, 1.0, trace).view(-1, 1, 1))
+    safe_trace = torch.where(small, 1.0, trace).view(-1, 1, 1)
+    gram = torch.where(small.view(-1, 1, 1), 0.0, flat / safe_trace)
     b = gram.mean(-1)
     s = c * b.mean(-1).clamp_min(0).sqrt()
     smooth = s > 0

@@ -12,7 +12,19 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["check_converged", "check_non_negative", "check_positive", "check_positive_int"]
+__all__ = [
+    "PARETO_STATIONARY_HINT",
+    "check_converged",
+    "check_non_negative",
+    "check_positive",
+    "check_positive_int",
+]
+
+#: Why Newton on ``G w = w^(−p)`` fails to converge (Nash-MTL, FairGrad).
+PARETO_STATIONARY_HINT = (
+    "; the gradients may be (nearly) Pareto-stationary (0 in their convex hull), where "
+    "G w = w^(-p) has no positive solution"
+)
 
 
 def check_non_negative(name: str, value: float) -> float:

@@ -7,13 +7,16 @@ For ``p > 0`` the system is the stationarity condition of the strictly convex
 on ``w > 0`` (``h`` is concave: ``h'' = −p w^(−p−1) < 0``), so a solution is unique when it
 exists. It exists iff no non-zero ``v ≥ 0`` has ``Gv = 0``, i.e. iff 0 is not in the convex hull
 of the gradients (they are not Pareto-stationary): along such a ``v`` the objective decreases
-forever. Then Newton diverges and the solution reports ``converged = False``.
+forever. Such problems are detected first, by the exact min-norm solve (MGDA): where
+``min_{λ∈Δ} λᵀGλ ≤ 1e-10·maxᵢ Gᵢᵢ`` (the hull's min-norm point within 1e-5 relative of 0) the
+solution reports ``converged = False`` without Newton steps. (Below that level float64 rounding
+in ``Gw`` decides the answer: an exactly stationary G's rounding errors have "solutions".)
 
 Newton runs on ``Gₙ = G / m`` (``m`` the mean diagonal) and rescales: ``w = wₙ · m^(−1/(1+p))``
 solves the original system. Each step solves ``(G + diag(p w^(−p−1))) Δ = −∇f`` (Cholesky) and
-takes the largest step of ``t_max · 2^(−j)`` that keeps ``w > 0`` and passes Armijo's test
-(all candidates evaluated at once, no inner loop); inside Newton's quadratic region (decrement
-``λ² ≤ 1e-8``) it takes the full step, where rounding would defeat Armijo's test.
+takes the largest step of ``t_max · 2^(−j)`` that keeps ``w > 0`` and passes Armijo's test on
+``f`` or decreases the residual (all candidates evaluated at once, no inner loop): near the
+solution rounding in ``f`` can hide a decrease that the residual still shows.
 """
 
 from __future__ import annotations
@@ -23,10 +26,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["PowerEquationSolution", "solve_power_equation"]
+from mooptim.solver import MinNormSolver
+
+__all__ = ["PowerEquationSolution", "pareto_stationary", "residual_of", "solve_power_equation"]
 
 _HALVINGS = 40
-_QUADRATIC_REGION = 1e-8
+# Gradients whose min-norm point λᵀGλ (MGDA, exact) is ≤ this relative to maxᵢ Gᵢᵢ are treated
+# as Pareto-stationary (within 1e-5 in relative norm): rounding then decides the "solution".
+STATIONARY_TOL = 1e-10
 # Convergence is tested on the host every this many steps (not every step: no sync per step).
 _CHECK_EVERY = 4
 
@@ -37,9 +44,10 @@ class PowerEquationSolution:
 
     Attributes:
         weights: ``[B, K]`` the positive solution (the last iterate where not converged).
-        residual: ``[B]`` scale-free certificate ``max_i |w_i^p (Gw)_i − 1|`` (0 at the solution).
+        residual: ``[B]`` scale-free certificate: the backward error of :func:`residual_of`
+            (0 at the solution).
         iterations: ``[B]`` Newton steps taken.
-        converged: ``[B]`` ``residual ≤ tol`` within ``max_iter`` steps.
+        converged: ``[B]`` ``residual ≤ tol`` within ``max_iter`` steps, and not stationary.
     """
 
     weights: Tensor
@@ -60,13 +68,19 @@ def _objective(gram: Tensor, w: Tensor, p: float) -> Tensor:
 
 
 def residual_of(gram: Tensor, w: Tensor, p: float) -> Tensor:
-    """``[B]`` ``max_i |w_i^p (Gw)_i − 1|`` (scale-free; NaN stays NaN)."""
-    gw = (gram @ w.unsqueeze(-1)).squeeze(-1)
-    return (w.pow(p) * gw - 1.0).abs().amax(-1)
+    """``[B]`` backward error ``maxᵢ |wᵢ^p (Gw)ᵢ − 1| / max(1, wᵢ^p (|G|w)ᵢ)`` (NaN stays NaN).
+
+    Scale-free, and relative to the size of the terms summed in ``(Gw)ᵢ``, so rounding in
+    cancelling sums (near-opposed gradients) cannot keep it above a tolerance near ``eps``.
+    """
+    wp = w.pow(p)
+    gw = torch.einsum("bij,b...j->b...i", gram, w)
+    magnitude = torch.einsum("bij,b...j->b...i", gram.abs(), w.abs()) * wp
+    return ((wp * gw - 1.0).abs() / magnitude.clamp_min(1.0)).amax(-1)
 
 
 def _start(gram: Tensor, warm_start: Tensor | None, p: float) -> Tensor:
-    """The best multiple ``t v`` of the warm start (or of ones): ``t^(1+p) = Σ v_i^(1−p) / vᵀGv``."""
+    """The best multiple ``t v`` of the warm start (or ones): ``t^(1+p) = Σ v_i^(1−p) / vᵀGv``."""
     v = torch.ones_like(gram[..., 0]) if warm_start is None else warm_start.clone()
     v = torch.where((v > 0) & torch.isfinite(v), v, 1.0)
     quad = (v * (gram @ v.unsqueeze(-1)).squeeze(-1)).sum(-1)
@@ -90,9 +104,13 @@ def _newton_step(gram: Tensor, w: Tensor, p: float) -> Tensor:
     f_trial = _objective(gram, trial, p)
     f_now = _objective(gram, w, p).unsqueeze(-1)
     armijo = f_trial <= f_now - 1e-4 * steps * decrement.unsqueeze(-1)
-    first = torch.where(armijo.any(-1), armijo.int().argmax(-1), _HALVINGS - 1)
+    # Where rounding in f hides the decrease (large, nearly cancelling wᵀGw), the residual decides.
+    better = residual_of(gram, trial, p) < (1 - 1e-4 * steps) * residual_of(gram, w, p).unsqueeze(
+        -1
+    )
+    accept = armijo | better
+    first = torch.where(accept.any(-1), accept.int().argmax(-1), _HALVINGS - 1)
     t = steps.gather(-1, first.unsqueeze(-1)).squeeze(-1)
-    t = torch.where(decrement <= _QUADRATIC_REGION, t_max, t)
     return w + t.unsqueeze(-1) * delta
 
 
@@ -110,14 +128,15 @@ def solve_power_equation(
         gram: symmetric PSD Gramians.
         p: the exponent (1 for Nash-MTL, ``1/α`` for FairGrad).
         warm_start: optional ``[B, K]`` positive start (only its direction is used).
-        tol: convergence threshold on the residual ``max_i |w_i^p (Gw)_i − 1|``.
+        tol: convergence threshold on the residual (:func:`residual_of`).
         max_iter: Newton step cap.
     """
     scale = gram.diagonal(0, -2, -1).mean(-1)
     scale = torch.where(scale > 0, scale, 1.0)
     gn = gram / scale.view(-1, 1, 1)
     w = _start(gn, warm_start, p)
-    done = residual_of(gn, w, p) <= tol
+    stationary = pareto_stationary(gn)
+    done = (residual_of(gn, w, p) <= tol) | stationary
     iterations = torch.zeros_like(done, dtype=torch.int64)
     for step in range(max_iter):
         if step % _CHECK_EVERY == 0 and bool(done.all()):
@@ -127,4 +146,11 @@ def solve_power_equation(
         done = done | (residual_of(gn, w, p) <= tol)
     residual = residual_of(gn, w, p)
     weights = w * scale.pow(-1.0 / (1.0 + p)).unsqueeze(-1)
-    return PowerEquationSolution(weights, residual, iterations, residual <= tol)
+    converged = (residual <= tol) & ~stationary
+    return PowerEquationSolution(weights, residual, iterations, converged)
+
+
+def pareto_stationary(gram: Tensor) -> Tensor:
+    """``[B]`` the min-norm point of the gradients' hull is within ``√STATIONARY_TOL`` of 0."""
+    result = MinNormSolver(check_input=False).solve_gram(gram)
+    return result.min_norm_sq <= STATIONARY_TOL * gram.diagonal(0, -2, -1).amax(-1)

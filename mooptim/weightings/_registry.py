@@ -10,8 +10,11 @@ import inspect
 from typing import Any
 
 from mooptim.weightings._base import Weighting
+from mooptim.weightings._cagrad import CAGradWeighting
+from mooptim.weightings._fairgrad import FairGradWeighting
 from mooptim.weightings._mean import MeanWeighting
 from mooptim.weightings._mgda import MGDAWeighting
+from mooptim.weightings._nash_mtl import NashMTLWeighting
 
 __all__ = ["WEIGHTINGS", "weighting_from_name"]
 
@@ -20,6 +23,9 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     for cls in (
         MGDAWeighting,
         MeanWeighting,
+        CAGradWeighting,
+        NashMTLWeighting,
+        FairGradWeighting,
     )
 }
 
