@@ -43,7 +43,7 @@ __all__ = ["FairGradWeighting", "fairgrad_solution", "fairgrad_weights"]
 def fairgrad_solution(
     gramian: Tensor, alpha: float = 1.0, *, tol: float = 1e-12, max_iter: int = 100
 ) -> PowerEquationSolution:
-    """The solution of ``G w = w^(−1/α)`` for float64 Gramians ``[B, K, K]``, ``α > 0``."""
+    """The solution of ``G w = w^(−1/α)`` for Gramians ``[..., K, K]``, ``α > 0`` (float64)."""
     return solve_power_equation(gramian, 1.0 / alpha, tol=tol, max_iter=max_iter)
 
 
@@ -55,15 +55,12 @@ def fairgrad_weights(
     Raises:
         ValueError: Newton did not converge (Pareto-stationary gradients), naming the problem.
     """
-    k = gramian.shape[-1]
-    flat = gramian.double().reshape(-1, k, k)
     if alpha == 0:
-        weights = torch.full(flat.shape[:-1], 1.0 / k, dtype=flat.dtype, device=flat.device)
-    else:
-        solution = fairgrad_solution(flat, alpha, tol=tol, max_iter=max_iter)
-        check_converged("fairgrad", solution.converged, solution.residual, PARETO_STATIONARY_HINT)
-        weights = solution.weights
-    return weights.reshape(gramian.shape[:-1]).to(gramian.dtype)
+        k = gramian.shape[-1]
+        return torch.full(gramian.shape[:-1], 1.0 / k, dtype=gramian.dtype, device=gramian.device)
+    solution = fairgrad_solution(gramian, alpha, tol=tol, max_iter=max_iter)
+    check_converged("fairgrad", solution.converged, solution.residual, PARETO_STATIONARY_HINT)
+    return solution.weights.to(gramian.dtype)
 
 
 class FairGradWeighting(Weighting):

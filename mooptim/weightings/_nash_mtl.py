@@ -47,9 +47,9 @@ __all__ = ["NashMTLWeighting", "clip_norm", "nash_mtl_solution", "nash_mtl_weigh
 def nash_mtl_solution(
     gramian: Tensor, *, warm_start: Tensor | None = None, tol: float = 1e-12, max_iter: int = 100
 ) -> PowerEquationSolution:
-    """The bargaining solution ``G w = 1/w`` of float64 Gramians ``[B, K, K]`` (unclipped).
+    """The bargaining solution ``G w = 1/w`` of Gramians ``[..., K, K]`` (unclipped, float64).
 
-    ``warm_start`` (``[B, K]``, positive) only changes the number of Newton steps.
+    ``warm_start`` (``[..., K]``, positive) only changes the number of Newton steps.
     """
     return solve_power_equation(gramian, 1.0, warm_start=warm_start, tol=tol, max_iter=max_iter)
 
@@ -69,12 +69,9 @@ def nash_mtl_weights(gramian: Tensor, max_norm: float = 1.0) -> Tensor:
     Raises:
         ValueError: Newton did not converge (Pareto-stationary gradients), naming the problem.
     """
-    k = gramian.shape[-1]
-    flat = gramian.double().reshape(-1, k, k)
-    solution = nash_mtl_solution(flat)
+    solution = nash_mtl_solution(gramian)
     check_converged("nash_mtl", solution.converged, solution.residual, PARETO_STATIONARY_HINT)
-    weights = clip_norm(flat, solution.weights, max_norm)
-    return weights.reshape(gramian.shape[:-1]).to(gramian.dtype)
+    return clip_norm(gramian.double(), solution.weights, max_norm).to(gramian.dtype)
 
 
 class NashMTLWeighting(Weighting):

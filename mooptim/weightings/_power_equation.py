@@ -40,14 +40,14 @@ _CHECK_EVERY = 4
 
 @dataclass(frozen=True)
 class PowerEquationSolution:
-    """Solution of ``G w = w^(−p)`` for every problem of a batch.
+    """Solution of ``G w = w^(−p)`` for every problem of a batch ``[...]``.
 
     Attributes:
-        weights: ``[B, K]`` the positive solution (the last iterate where not converged).
-        residual: ``[B]`` scale-free certificate: the backward error of :func:`residual_of`
+        weights: ``[..., K]`` the positive solution (the last iterate where not converged).
+        residual: ``[...]`` scale-free certificate: the backward error of :func:`residual_of`
             (0 at the solution).
-        iterations: ``[B]`` Newton steps taken.
-        converged: ``[B]`` ``residual ≤ tol`` within ``max_iter`` steps, and not stationary.
+        iterations: ``[...]`` Newton steps taken.
+        converged: ``[...]`` ``residual ≤ tol`` within ``max_iter`` steps, and not stationary.
     """
 
     weights: Tensor
@@ -119,18 +119,36 @@ def solve_power_equation(
     p: float,
     *,
     warm_start: Tensor | None = None,
-    tol: float = 1e-10,
+    tol: float = 1e-12,
     max_iter: int = 100,
 ) -> PowerEquationSolution:
-    """Solve ``G w = w^(−p)``, ``w > 0`` for ``gram [B, K, K]`` float64 (PSD), ``p > 0``.
+    """Solve ``G w = w^(−p)``, ``w > 0`` for PSD Gramians ``[..., K, K]``, ``p > 0``, in float64.
 
     Args:
-        gram: symmetric PSD Gramians.
+        gram: symmetric PSD Gramians (any real floating dtype; solved in float64).
         p: the exponent (1 for Nash-MTL, ``1/α`` for FairGrad).
-        warm_start: optional ``[B, K]`` positive start (only its direction is used).
+        warm_start: optional ``[..., K]`` positive start (only its direction is used).
         tol: convergence threshold on the residual (:func:`residual_of`).
         max_iter: Newton step cap.
+
+    Returns:
+        :class:`PowerEquationSolution` with leading shape ``[...]``, float64.
     """
+    batch, k = gram.shape[:-2], gram.shape[-1]
+    flat = gram.to(torch.float64).reshape(-1, k, k)
+    warm = None if warm_start is None else warm_start.to(flat).reshape(-1, k)
+    solution = _solve_flat(flat, p, warm, tol, max_iter)
+    return PowerEquationSolution(
+        weights=solution.weights.reshape(*batch, k),
+        residual=solution.residual.reshape(batch),
+        iterations=solution.iterations.reshape(batch),
+        converged=solution.converged.reshape(batch),
+    )
+
+
+def _solve_flat(
+    gram: Tensor, p: float, warm_start: Tensor | None, tol: float, max_iter: int
+) -> PowerEquationSolution:
     scale = gram.diagonal(0, -2, -1).mean(-1)
     scale = torch.where(scale > 0, scale, 1.0)
     gn = gram / scale.view(-1, 1, 1)

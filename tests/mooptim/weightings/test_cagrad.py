@@ -46,6 +46,18 @@ def _direction(jacobian: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return weights @ (jacobian / (scale if scale > 0 else 1.0))
 
 
+def _worst_improvement(gram: torch.Tensor, weights: torch.Tensor) -> float:
+    """CAGrad's objective ``minᵢ gᵢᵀd`` of ``d = Jᵀweights`` (trace-normalised), ``-inf`` if ``d``
+    leaves the ball ``‖d − g₀‖ ≤ c‖g₀‖`` by more than 1e-9 relative (c = 0.5)."""
+    g = gram / gram.trace()
+    mean = torch.full_like(weights, 1.0 / weights.shape[0])
+    offset = weights - mean
+    radius = 0.5 * float(mean @ g @ mean) ** 0.5
+    if float(offset @ g @ offset) ** 0.5 > radius * (1 + 1e-9):
+        return float("-inf")
+    return float((g @ weights).min())
+
+
 def _well_conditioned(gram: torch.Tensor) -> bool:
     eig = torch.linalg.eigvalsh(gram)
     return bool(eig[0] > 1e-6 * eig[-1])
@@ -57,9 +69,12 @@ def test_matches_torchjd(jacobian: torch.Tensor) -> None:
     """Same direction (and weights where unique) as TorchJD's ``CAGradWeighting(c=0.5)``.
 
     TorchJD's Clarabel solve has default (1e-8) tolerances, which leave its weights up to ~1e-4
-    from the optimum (measured against the tight solve of the same formulation). We require 1e-4
-    agreement with TorchJD, and 1e-6 agreement with the tight solve, except within a factor 2 of
-    the ``norm_eps`` threshold, where the two sides may pick different branches.
+    from the optimum. We require 1e-4 agreement with TorchJD (except within a factor 2 of the
+    ``norm_eps`` threshold, where the two sides may pick different branches), and that our
+    direction is at least as good as TorchJD's and as the same formulation solved by Clarabel at
+    1e-12 tolerances, in CAGrad's own objective (the worst improvement ``minᵢ gᵢᵀd`` over the
+    ball), to 1e-12: those references are ~1e-6 (tight) and ~1e-4 (TorchJD) from our certified
+    optimum, so agreement cannot be asserted more tightly than they are accurate.
     """
     gram = gramian_of(jacobian)
     solution = cagrad_solution(gram)
@@ -72,12 +87,14 @@ def test_matches_torchjd(jacobian: torch.Tensor) -> None:
     tight = _tight_reference(gram, 0.5)
     ours = CAGradWeighting()(gram)
     torch.testing.assert_close(ours, solution.weights)
-    d_ours, d_tight = _direction(jacobian, ours), _direction(jacobian, tight)
+    d_ours = _direction(jacobian, ours)
     assert_close_relative(d_ours, _direction(jacobian, theirs), 1e-4, "direction vs TorchJD")
-    assert_close_relative(d_ours, d_tight, 1e-6, "direction vs tight Clarabel")
     if _well_conditioned(gram):
         assert_close_relative(ours, theirs, 1e-4, "weights vs TorchJD")
-        assert_close_relative(ours, tight, 1e-6, "weights vs tight Clarabel")
+    if trace >= NORM_EPS and bool(ours.any()):
+        ours_value = _worst_improvement(gram, ours)
+        for reference in (theirs, tight):
+            assert ours_value >= _worst_improvement(gram, reference) - 1e-12
 
 
 @given(jacobians(), st.sampled_from([0.1, 0.5, 0.9, 2.0]))
