@@ -62,28 +62,33 @@ def _quad(gram: Tensor, w: Tensor) -> Tensor:
 
 
 class _ShiftedMinNorm:
-    """``τ ↦ (w*(τ), ‖u(w*)‖)`` for the batch, warm-starting every solve at the last support."""
+    """``τ ↦ (w*(τ), ‖u(w*)‖)`` for the batch, warm-starting every solve at the last support.
+
+    ``rows`` (bool ``[B]``) restricts a call to the problems still searching; the others keep
+    their last solution (which the caller ignores).
+    """
 
     def __init__(self, gram: Tensor, s: Tensor) -> None:
         self.gram, self.s = gram, s
         self.b = gram.mean(-1)
         self.g0_sq = self.b.mean(-1).clamp_min(0)
         self.solver = MinNormSolver(check_input=False)
-        self.warm: Tensor | None = None
+        self.warm = torch.full_like(self.b, 1.0 / gram.shape[-1])  # replaced by MGDA's weights
 
-    def __call__(self, tau: Tensor) -> tuple[Tensor, Tensor]:
-        beta = (tau / self.s).view(-1, 1, 1)
-        cross = self.b.unsqueeze(-1) + self.b.unsqueeze(-2)
-        shifted = self.gram + beta * cross + beta**2 * self.g0_sq.view(-1, 1, 1)
-        w = self.solve(shifted)
-        self.warm = w
-        return w, _quad(self.gram, w).sqrt()
+    def __call__(self, tau: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        rows = torch.ones_like(tau, dtype=torch.bool) if rows is None else rows
+        b, gram = self.b[rows], self.gram[rows]
+        beta = (tau[rows] / self.s[rows]).view(-1, 1, 1)
+        cross = b.unsqueeze(-1) + b.unsqueeze(-2)
+        shifted = gram + beta * cross + beta**2 * self.g0_sq[rows].view(-1, 1, 1)
+        self.warm = self.warm.index_put((rows,), self.solve(shifted, self.warm[rows]))
+        return self.warm, _quad(self.gram, self.warm).sqrt()
 
-    def solve(self, gram: Tensor) -> Tensor:
+    def solve(self, gram: Tensor, warm: Tensor | None = None) -> Tensor:
         if gram.shape[0] == 1:  # one problem: the solver's plain-float host path
-            warm = None if self.warm is None else self.warm[0]
-            return self.solver.solve_gram(gram[0], warm).weights.unsqueeze(0)
-        return self.solver.solve_gram(gram, self.warm).weights
+            start = None if warm is None else warm[0]
+            return self.solver.solve_gram(gram[0], start).weights.unsqueeze(0)
+        return self.solver.solve_gram(gram, warm).weights
 
 
 def _fw_gap(gram: Tensor, b: Tensor, s: Tensor, w: Tensor, norm: Tensor) -> Tensor:
@@ -123,7 +128,8 @@ def solve_cagrad_dual(
     """
     shifted = _ShiftedMinNorm(gram, s)
     tau_hi = gram.diagonal(0, -2, -1).amax(-1).sqrt()
-    tau_lo = torch.maximum(_quad(gram, shifted.solve(gram)).sqrt(), TAU_FLOOR * tau_hi)
+    shifted.warm = shifted.solve(gram)  # MGDA: the first support, and ‖u_MGDA‖ ≤ τ*
+    tau_lo = torch.maximum(_quad(gram, shifted.warm).sqrt(), TAU_FLOOR * tau_hi)
     w_lo, n_lo = shifted(tau_lo)
     w_hi, n_hi = shifted(tau_hi)
     bracket = [tau_lo.log(), n_lo.log() - tau_lo.log(), tau_hi.log(), n_hi.log() - tau_hi.log()]
@@ -140,7 +146,7 @@ def solve_cagrad_dual(
         secant = (t_lo * r_hi - t_hi * r_lo) / (r_hi - r_lo)
         inside = torch.isfinite(secant) & (secant > t_lo) & (secant < t_hi)
         t = torch.where(inside, secant, 0.5 * (t_lo + t_hi))
-        w, n = shifted(t.exp())
+        w, n = shifted(t.exp(), ~done)
         r = n.log() - t
         iterations = iterations + (~done).long()
         w_best = torch.where(done.unsqueeze(-1), w_best, w)

@@ -56,26 +56,35 @@ class PowerEquationSolution:
     converged: Tensor
 
 
+def _apply(gram: Tensor, w: Tensor) -> Tensor:
+    """``G w`` for ``gram [B, K, K]`` (symmetric) and ``w [B, K]`` or ``[B, H, K]``."""
+    if w.dim() == 2:
+        return (gram @ w.unsqueeze(-1)).squeeze(-1)
+    return w @ gram
+
+
 def _h(w: Tensor, p: float) -> Tensor:
     return torch.log(w) if p == 1.0 else w.pow(1.0 - p) / (1.0 - p)
 
 
 def _objective(gram: Tensor, w: Tensor, p: float) -> Tensor:
-    """``f(w)`` for ``w [B, ..., K]`` and ``gram [B, K, K]``; ``+inf`` outside ``w > 0``."""
-    gw = torch.einsum("bij,b...j->b...i", gram, w)
+    """``f(w)`` for ``w [B, K]`` or ``[B, H, K]``; ``+inf`` outside ``w > 0``."""
+    gw = _apply(gram, w)
     value = 0.5 * (w * gw).sum(-1) - _h(w.clamp_min(1e-300), p).sum(-1)
     return torch.where((w > 0).all(-1), value, torch.inf)
 
 
 def residual_of(gram: Tensor, w: Tensor, p: float) -> Tensor:
-    """``[B]`` backward error ``maxᵢ |wᵢ^p (Gw)ᵢ − 1| / max(1, wᵢ^p (|G|w)ᵢ)`` (NaN stays NaN).
+    """Backward error ``maxᵢ |wᵢ^p (Gw)ᵢ − 1| / max(1, wᵢ^p (|G|w)ᵢ)``, ``[B]`` (or ``[B, H]``).
+
+    ``w`` is ``[B, K]`` or ``[B, H, K]``; NaN stays NaN.
 
     Scale-free, and relative to the size of the terms summed in ``(Gw)ᵢ``, so rounding in
     cancelling sums (near-opposed gradients) cannot keep it above a tolerance near ``eps``.
     """
     wp = w.pow(p)
-    gw = torch.einsum("bij,b...j->b...i", gram, w)
-    magnitude = torch.einsum("bij,b...j->b...i", gram.abs(), w.abs()) * wp
+    gw = _apply(gram, w)
+    magnitude = _apply(gram.abs(), w.abs()) * wp
     return ((wp * gw - 1.0).abs() / magnitude.clamp_min(1.0)).amax(-1)
 
 
