@@ -69,7 +69,7 @@ class FairGradWeighting(Weighting):
     Args:
         alpha: the fairness parameter ``α ≥ 0`` (0: the mean; 1: Nash-MTL's bargaining weights,
             unclipped; larger: closer to max-min fairness).
-        tol: Newton's threshold on ``maxᵢ |wᵢ^(1/α)(Gw)ᵢ − 1|``.
+        tol: Newton's threshold on the backward error of ``wᵢ^(1/α)(Gw)ᵢ = 1``.
         max_iter: Newton step cap (TorchJD's ``max_iters`` caps least-squares evaluations).
 
     Raises:

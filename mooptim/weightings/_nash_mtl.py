@@ -4,8 +4,8 @@ The Nash bargaining solution of the K objectives is the ``w > 0`` with
 
     ``G w = 1/w``  (element-wise: ``wᵢ (Gw)ᵢ = 1``),
 
-the minimiser of the strictly convex ``½wᵀGw − Σᵢ log wᵢ``. We solve it exactly (to the residual
-``maxᵢ |wᵢ(Gw)ᵢ − 1| ≤ tol``) by damped Newton, batched on the input's device
+the minimiser of the strictly convex ``½wᵀGw − Σᵢ log wᵢ``. We solve it exactly (backward error
+of ``wᵢ(Gw)ᵢ = 1`` below ``tol``) by damped Newton, batched on the input's device
 (:mod:`mooptim.weightings._power_equation`). The weights are then clipped like TorchJD's: if
 ``‖Jᵀw‖ = √(wᵀGw) > max_norm`` (``max_norm > 0``) they are scaled to ``‖Jᵀw‖ = max_norm``. At the
 exact solution ``wᵀGw = K``, so with the default ``max_norm = 1`` the weights are ``w/√K``.
@@ -85,8 +85,9 @@ class NashMTLWeighting(Weighting):
     Args:
         max_norm: clip ``‖Jᵀw‖`` to this (``0`` disables the clipping); TorchJD's default 1.
         update_weights_every: recompute the solution every this many calls (TorchJD's default 1).
-        tol: Newton's threshold on ``maxᵢ |wᵢ(Gw)ᵢ − 1|``. (TorchJD's ``optim_niter`` has no
-            counterpart: the solve runs to ``tol``, capped by ``max_iter``.)
+        tol: Newton's threshold on the backward error of ``wᵢ(Gw)ᵢ = 1``. (TorchJD's
+            ``optim_niter`` has no counterpart: the solve runs to ``tol``, capped by
+            ``max_iter``.)
         max_iter: Newton step cap.
 
     Raises:
