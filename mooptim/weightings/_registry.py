@@ -11,10 +11,13 @@ from typing import Any
 
 from mooptim.weightings._aligned_mtl import AlignedMTLWeighting
 from mooptim.weightings._base import Weighting
+from mooptim.weightings._cagrad import CAGradWeighting
 from mooptim.weightings._dwa import DWAWeighting
+from mooptim.weightings._fairgrad import FairGradWeighting
 from mooptim.weightings._imtl_g import IMTLGWeighting
 from mooptim.weightings._mean import MeanWeighting
 from mooptim.weightings._mgda import MGDAWeighting
+from mooptim.weightings._nash_mtl import NashMTLWeighting
 from mooptim.weightings._pcgrad import PCGradWeighting
 from mooptim.weightings._random import RandomWeighting
 from mooptim.weightings._uncertainty import UncertaintyWeighting
@@ -32,6 +35,9 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
         PCGradWeighting,
         UncertaintyWeighting,
         DWAWeighting,
+        CAGradWeighting,
+        NashMTLWeighting,
+        FairGradWeighting,
     )
 }
 
