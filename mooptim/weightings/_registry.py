@@ -10,8 +10,10 @@ import inspect
 from typing import Any
 
 from mooptim.weightings._base import Weighting
+from mooptim.weightings._dualproj import DualProjWeighting
 from mooptim.weightings._mean import MeanWeighting
 from mooptim.weightings._mgda import MGDAWeighting
+from mooptim.weightings._upgrad import UPGradWeighting
 
 __all__ = ["WEIGHTINGS", "weighting_from_name"]
 
@@ -20,6 +22,8 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
     for cls in (
         MGDAWeighting,
         MeanWeighting,
+        UPGradWeighting,
+        DualProjWeighting,
     )
 }
 

@@ -1,0 +1,119 @@
+"""Projection onto the dual cone of the gradients, through their Gramian: the QP of UPGrad/DualProj.
+
+For a Jacobian ``J`` (rows ``g_i``) with Gramian ``G = JJᵀ`` and weights ``u``, the projection of
+``Jᵀu`` onto the dual cone ``{d : Jd ≥ 0}`` is ``Jᵀv`` with (Quinton & Rey 2024, "Jacobian Descent
+for Multi-Objective Optimization", Proposition 1)
+
+    ``v = argmin_{v ≥ u} vᵀGv``.
+
+We solve it for ``H = G/tr(G) + reg_eps·I`` instead of G, exactly as TorchJD 0.18 does (see
+:func:`~mooptim.weightings._dual_cone_certificate.regularized_gramian`): the normalisation leaves v
+unchanged, the ridge makes H positive definite (so v is unique) and moves v by ``O(reg_eps)``.
+Where TorchJD calls quadprog once per row in a Python loop, we run an exact active set
+(:mod:`~mooptim.weightings._dual_cone_active_set`) on all rows of all problems at once, and
+certify every answer by its KKT residuals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mooptim.weightings._dual_cone_active_set import default_max_iter, nonneg_qp
+from mooptim.weightings._dual_cone_certificate import (
+    ADD_TOL,
+    kkt_residuals,
+    regularized_gramian,
+    row_units,
+)
+
+__all__ = ["DualConeProjection", "project_to_dual_cone"]
+
+
+@dataclass(frozen=True)
+class DualConeProjection:
+    """The projections ``v`` of the rows ``u`` and their certificate (all float64).
+
+    Attributes:
+        weights: ``[B, R, K]`` ``v = argmin_{v ≥ u} vᵀHv`` per row.
+        primal_residual, dual_residual, complementarity: ``[B, R]`` the KKT residuals of
+            :func:`~mooptim.weightings._dual_cone_certificate.kkt_residuals` (on H).
+        steps: ``[B, R]`` int64 active-set steps (one index added or dropped each).
+        converged: ``[B, R]`` the active set's stopping test passed within ``max_iter``.
+    """
+
+    weights: Tensor
+    primal_residual: Tensor
+    dual_residual: Tensor
+    complementarity: Tensor
+    steps: Tensor
+    converged: Tensor
+
+    @property
+    def kkt_residual(self) -> Tensor:
+        """``[B, R]`` the largest of the three residuals."""
+        return torch.maximum(
+            torch.maximum(self.primal_residual, self.dual_residual), self.complementarity
+        )
+
+
+def _project(
+    xp: Any,
+    gramian: Any,
+    u: Any,
+    eye: Any,
+    eps: tuple[float, float],
+    max_iter: int,
+    host: bool,
+) -> tuple[Any, ...]:
+    """``(v, primal, dual, complementarity, steps, converged)`` as ``xp`` arrays."""
+    norm_eps, reg_eps = eps
+    h = regularized_gramian(xp, gramian, eye, norm_eps, reg_eps)
+    add_tol = ADD_TOL * row_units(xp, h, u)[1][..., None]
+    x, steps, converged = nonneg_qp(
+        xp, h, u @ h, add_tol, eye, max_iter=max_iter, check_every=1 if host else 4, host=host
+    )
+    v = u + x
+    return (v, *kkt_residuals(xp, h, u, v), steps, converged)
+
+
+def project_to_dual_cone(
+    gramian: Tensor,
+    u: Tensor,
+    *,
+    norm_eps: float = 1e-4,
+    reg_eps: float = 1e-4,
+    max_iter: int | None = None,
+    on_host: bool | None = None,
+) -> DualConeProjection:
+    """``v = argmin_{v ≥ u} vᵀHv`` for every row of ``u``, ``H = G/tr(G) + reg_eps·I``.
+
+    Args:
+        gramian: ``[B, K, K]`` float64 symmetric PSD Gramians.
+        u: ``[B, R, K]`` float64, R rows to project per problem.
+        norm_eps: a Gramian with ``tr(G) < norm_eps`` is treated as zero (TorchJD's rule).
+        reg_eps: ridge added to the normalised Gramian (TorchJD's default 1e-4).
+        max_iter: cap on active-set steps per row (default ``50 + 10K``).
+        on_host: solve with numpy on the CPU (default: when the input is on the CPU, where
+            torch's per-call overhead dominates these small arrays); False forces torch.
+
+    Returns:
+        :class:`DualConeProjection` on the input's device.
+    """
+    k = gramian.shape[-1]
+    max_iter = default_max_iter(k) if max_iter is None else max_iter
+    host = gramian.device.type == "cpu" if on_host is None else on_host
+    if host:
+        arrays = (gramian.cpu().numpy(), u.cpu().numpy(), np.eye(k))
+        out = _project(np, *arrays, (norm_eps, reg_eps), max_iter, True)
+        out = [torch.from_numpy(np.asarray(a)).to(gramian.device) for a in out]
+    else:
+        eye = torch.eye(k, dtype=torch.float64, device=gramian.device)
+        cpu = gramian.device.type == "cpu"
+        out = _project(torch, gramian, u, eye, (norm_eps, reg_eps), max_iter, cpu)
+    v, primal, dual, complementarity, steps, converged = out
+    return DualConeProjection(v, primal, dual, complementarity, steps.long(), converged)
