@@ -9,9 +9,12 @@ for Multi-Objective Optimization", Proposition 1)
 We solve it for ``H = G/tr(G) + reg_eps·I`` instead of G, exactly as TorchJD 0.18 does (see
 :func:`~mooptim.weightings._dual_cone_certificate.regularized_gramian`): the normalisation leaves v
 unchanged, the ridge makes H positive definite (so v is unique) and moves v by ``O(reg_eps)``.
-Where TorchJD calls quadprog once per row in a Python loop, we run an exact active set
-(:mod:`~mooptim.weightings._dual_cone_active_set`) on all rows of all problems at once, and
-certify every answer by its KKT residuals.
+Where TorchJD calls quadprog once per row in a Python loop, we solve all rows of all problems at
+once, exactly: primal-dual active-set Newton iterations
+(:mod:`~mooptim.weightings._dual_cone_newton`, a few batched solves), then Lawson-Hanson's active
+set (:mod:`~mooptim.weightings._dual_cone_active_set`, which cannot cycle) on any row Newton left
+unsettled; every answer is certified by its KKT residuals. One problem on the CPU runs in numpy
+(torch's per-call overhead dominates such small arrays); anything else in torch on its device.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from mooptim.weightings._dual_cone_certificate import (
     regularized_gramian,
     row_units,
 )
+from mooptim.weightings._dual_cone_newton import NEWTON_ITERATIONS, newton_nonneg_qp
 
 __all__ = ["DualConeProjection", "project_to_dual_cone"]
 
@@ -61,6 +65,36 @@ class DualConeProjection:
         )
 
 
+def _nonneg_qp(
+    xp: Any, h: Any, c: Any, add_tol: Any, eye: Any, max_iter: int, host: bool
+) -> tuple[Any, Any, Any]:
+    """``(x, steps, converged)``: Newton on every row, the active set on those left unsettled."""
+    x, steps, settled = newton_nonneg_qp(
+        xp, h, c, add_tol, eye, iterations=NEWTON_ITERATIONS, host=host
+    )
+    left = ~settled
+    if not bool(left.any()):
+        return x, steps, settled
+    shape = (*c.shape, c.shape[-1])
+    rows_h = xp.broadcast_to(h[:, None], shape)[left]
+    x_left, steps_left, converged_left = nonneg_qp(
+        xp,
+        rows_h,
+        c[left][:, None],
+        add_tol[left][:, None],
+        eye,
+        max_iter=max_iter,
+        check_every=1 if host else 4,
+        host=host,
+    )
+    x[left], steps[left], settled[left] = (
+        x_left[:, 0],
+        steps[left] + steps_left[:, 0],
+        converged_left[:, 0],
+    )
+    return x, steps, settled
+
+
 def _project(
     xp: Any,
     gramian: Any,
@@ -74,11 +108,23 @@ def _project(
     norm_eps, reg_eps = eps
     h = regularized_gramian(xp, gramian, eye, norm_eps, reg_eps)
     add_tol = ADD_TOL * row_units(xp, h, u)[1][..., None]
-    x, steps, converged = nonneg_qp(
-        xp, h, u @ h, add_tol, eye, max_iter=max_iter, check_every=1 if host else 4, host=host
-    )
+    x, steps, converged = _nonneg_qp(xp, h, u @ h, add_tol, eye, max_iter, host)
     v = u + x
     return (v, *kkt_residuals(xp, h, u, v), steps, converged)
+
+
+def _solve(
+    gramian: Tensor, u: Tensor, eps: tuple[float, float], max_iter: int | None, on_host: bool | None
+) -> tuple[Any, tuple[Any, ...]]:
+    """``(xp, arrays of _project)``: numpy on the host, else torch on the input's device."""
+    k = gramian.shape[-1]
+    max_iter = default_max_iter(k) if max_iter is None else max_iter
+    if gramian.device.type == "cpu" if on_host is None else on_host:
+        arrays = (gramian.cpu().numpy(), u.cpu().numpy(), np.eye(k))
+        return np, _project(np, *arrays, eps, max_iter, True)
+    eye = torch.eye(k, dtype=torch.float64, device=gramian.device)
+    cpu = gramian.device.type == "cpu"
+    return torch, _project(torch, gramian, u, eye, eps, max_iter, cpu)
 
 
 def project_to_dual_cone(
@@ -104,16 +150,24 @@ def project_to_dual_cone(
     Returns:
         :class:`DualConeProjection` on the input's device.
     """
-    k = gramian.shape[-1]
-    max_iter = default_max_iter(k) if max_iter is None else max_iter
-    host = gramian.device.type == "cpu" if on_host is None else on_host
-    if host:
-        arrays = (gramian.cpu().numpy(), u.cpu().numpy(), np.eye(k))
-        out = _project(np, *arrays, (norm_eps, reg_eps), max_iter, True)
-        out = [torch.from_numpy(np.asarray(a)).to(gramian.device) for a in out]
-    else:
-        eye = torch.eye(k, dtype=torch.float64, device=gramian.device)
-        cpu = gramian.device.type == "cpu"
-        out = _project(torch, gramian, u, eye, (norm_eps, reg_eps), max_iter, cpu)
-    v, primal, dual, complementarity, steps, converged = out
+    _, out = _solve(gramian, u, (norm_eps, reg_eps), max_iter, on_host)
+    v, primal, dual, complementarity, steps, converged = (
+        torch.as_tensor(a).to(gramian.device) for a in out
+    )
     return DualConeProjection(v, primal, dual, complementarity, steps.long(), converged)
+
+
+def certified_projection(
+    gramian: Tensor, u: Tensor, eps: tuple[float, float], tol: float
+) -> tuple[Tensor, Any]:
+    """``(v [B, R, K], failed [B])``: the projections, and which problems are not certified.
+
+    A problem fails when a row did not converge, has a non-finite entry or a KKT residual above
+    ``tol``. The check runs in the solver's array module (one host read), so the single-problem
+    path converts only ``v`` back to torch.
+    """
+    xp, (v, primal, dual, complementarity, _, converged) = _solve(gramian, u, eps, None, None)
+    residual = xp.maximum(xp.maximum(primal, dual), complementarity)
+    ok = (converged & (residual <= tol) & xp.isfinite(v).all(-1)).all(-1)
+    failed = None if bool(ok.all()) else (~ok, xp.where(ok[:, None], 0.0, residual))
+    return torch.as_tensor(v).to(gramian.device), failed

@@ -10,9 +10,9 @@ import torch
 from torch import Tensor
 
 from mooptim.weightings._base import Weighting
-from mooptim.weightings._dual_cone import project_to_dual_cone
+from mooptim.weightings._dual_cone import certified_projection
 
-__all__ = ["DualConeWeighting", "certified_projection", "preference", "validate_preference"]
+__all__ = ["DualConeWeighting", "certified_weights", "preference", "validate_preference"]
 
 # A projection whose KKT residual exceeds this is reported as a failure, never returned: with
 # reg_eps = 1e-4 the residuals are ~1e-15; a larger one means an indefinite (non-Gram) input.
@@ -56,7 +56,7 @@ def _problem(flat: int, batch_shape: torch.Size) -> str:
     return f" for problem {where[0] if len(where) == 1 else where} of the batch"
 
 
-def certified_projection(
+def certified_weights(
     gramian: Tensor, u: Tensor, norm_eps: float, reg_eps: float, batch_shape: torch.Size
 ) -> Tensor:
     """``[B, R, K]`` projections ``argmin_{v ≥ u} vᵀHv``, each certified by its KKT residual.
@@ -65,17 +65,15 @@ def certified_projection(
         ValueError: some problem was not solved (non-finite, or not PSD beyond ``reg_eps``),
             naming the first one.
     """
-    result = project_to_dual_cone(gramian, u, norm_eps=norm_eps, reg_eps=reg_eps)
-    ok = result.converged & (result.kkt_residual <= CERTIFICATE_TOL)
-    ok = (ok & torch.isfinite(result.weights).all(-1)).all(-1)
-    if not bool(ok.all()):
-        flat = int(torch.nonzero(~ok)[0, 0])
-        residual = float(result.kkt_residual[flat].max())
+    v, failed = certified_projection(gramian, u, (norm_eps, reg_eps), CERTIFICATE_TOL)
+    if failed is not None:
+        bad, residual = (torch.as_tensor(a) for a in failed)
+        flat = int(torch.nonzero(bad)[0, 0])
         raise ValueError(
             f"the dual-cone projection failed{_problem(flat, batch_shape)} (KKT residual "
-            f"{residual:.3g}): is the Gramian finite and positive semi-definite?"
+            f"{float(residual[flat].max()):.3g}): is the Gramian finite and positive semi-definite?"
         )
-    return result.weights
+    return v
 
 
 class DualConeWeighting(Weighting):

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from mooptim.weightings._dual_cone_weighting import (
     DualConeWeighting,
-    certified_projection,
+    certified_weights,
     preference,
     validate_preference,
 )
@@ -52,7 +52,7 @@ def dualproj_weights(
     flat = gramian.detach().to(torch.float64).reshape(-1, k, k)
     pref = preference(validate_preference(pref_vector), k, flat)
     rows = pref.expand(flat.shape[0], 1, k)
-    v = certified_projection(flat, rows, norm_eps, reg_eps, batch_shape)
+    v = certified_weights(flat, rows, norm_eps, reg_eps, batch_shape)
     return v[:, 0].reshape(*batch_shape, k).to(gramian.dtype)
 
 

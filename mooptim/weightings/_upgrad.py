@@ -27,7 +27,7 @@ from torch import Tensor
 
 from mooptim.weightings._dual_cone_weighting import (
     DualConeWeighting,
-    certified_projection,
+    certified_weights,
     preference,
     validate_preference,
 )
@@ -53,7 +53,7 @@ def upgrad_weights(
     flat = gramian.detach().to(torch.float64).reshape(-1, k, k)
     pref = preference(validate_preference(pref_vector), k, flat)
     rows = torch.diag(pref).expand(flat.shape[0], k, k)
-    v = certified_projection(flat, rows, norm_eps, reg_eps, batch_shape)
+    v = certified_weights(flat, rows, norm_eps, reg_eps, batch_shape)
     return v.sum(-2).reshape(*batch_shape, k).to(gramian.dtype)
 
 
