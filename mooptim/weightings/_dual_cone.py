@@ -19,6 +19,7 @@ unsettled; every answer is certified by its KKT residuals. One problem on the CP
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,10 +108,20 @@ def _project(
     """``(v, primal, dual, complementarity, steps, converged)`` as ``xp`` arrays."""
     norm_eps, reg_eps = eps
     h = regularized_gramian(xp, gramian, eye, norm_eps, reg_eps)
-    add_tol = ADD_TOL * row_units(xp, h, u)[1][..., None]
-    x, steps, converged = _nonneg_qp(xp, h, u @ h, add_tol, eye, max_iter, host)
+    units = row_units(xp, h, u)
+    x, steps, converged = _nonneg_qp(
+        xp, h, u @ h, ADD_TOL * units[1][..., None], eye, max_iter, host
+    )
     v = u + x
-    return (v, *kkt_residuals(xp, h, u, v), steps, converged)
+    return (v, *kkt_residuals(xp, h, u, v, units), steps, converged)
+
+
+@functools.lru_cache(maxsize=64)
+def _numpy_eye(k: int) -> np.ndarray:
+    """A read-only ``[K, K]`` float64 identity, built once per K (the host path is that fast)."""
+    eye = np.eye(k)
+    eye.flags.writeable = False
+    return eye
 
 
 def _solve(
@@ -120,7 +131,7 @@ def _solve(
     k = gramian.shape[-1]
     max_iter = default_max_iter(k) if max_iter is None else max_iter
     if gramian.device.type == "cpu" if on_host is None else on_host:
-        arrays = (gramian.cpu().numpy(), u.cpu().numpy(), np.eye(k))
+        arrays = (gramian.cpu().numpy(), u.cpu().numpy(), _numpy_eye(k))
         return np, _project(np, *arrays, eps, max_iter, True)
     eye = torch.eye(k, dtype=torch.float64, device=gramian.device)
     cpu = gramian.device.type == "cpu"

@@ -12,14 +12,21 @@ from typing import Any
 # max_i H_ii · max_i |u_i| (the row's own scale). Rounding noise is ~1e-16 there; a missed
 # constraint this small moves v by at most ADD_TOL / reg_eps ≈ 1e-9 (reg_eps = 1e-4).
 ADD_TOL = 1e-13
+# Floor on reg_eps: keeps every active-set system nonsingular when the caller asks for no ridge
+# on a singular Gramian (duplicated gradients); it moves v by ~1e-13 / λ_min(H), nothing at the
+# default reg_eps = 1e-4.
+REG_FLOOR = 1e-13
 
 
 def regularized_gramian(xp: Any, gramian: Any, eye: Any, norm_eps: float, reg_eps: float) -> Any:
     """``H = G / tr(G) + reg_eps·I``, and ``H = reg_eps·I`` where ``tr(G) < norm_eps``.
 
     TorchJD 0.18's ``regularize(normalize(G, norm_eps), reg_eps)`` (``torchjd/_linalg/_gramian.py``)
-    replicated so that the projections match, with one difference: a trace that is not positive
-    (a zero Gram with ``norm_eps = 0``) also counts as negligible, where TorchJD divides by zero.
+    replicated so that the projections match, with two differences that only matter off its
+    defaults: a trace that is not positive (a zero Gram with ``norm_eps = 0``) also counts as
+    negligible, where TorchJD divides by zero; and ``reg_eps`` is at least ``REG_FLOOR = 1e-13``,
+    so that H is positive definite even for ``reg_eps = 0`` and duplicated gradients (where
+    quadprog fails).
 
     Args:
         gramian: ``[B, K, K]`` float64.
@@ -28,7 +35,7 @@ def regularized_gramian(xp: Any, gramian: Any, eye: Any, norm_eps: float, reg_ep
     trace = gramian.diagonal(0, -2, -1).sum(-1)[..., None, None]
     negligible = (trace < norm_eps) | ~(trace > 0)
     normalized = xp.where(negligible, 0.0, gramian / xp.where(negligible, 1.0, trace))
-    return normalized + reg_eps * eye
+    return normalized + max(reg_eps, REG_FLOOR) * eye
 
 
 def row_units(xp: Any, h: Any, u: Any) -> tuple[Any, Any]:
@@ -40,7 +47,7 @@ def row_units(xp: Any, h: Any, u: Any) -> tuple[Any, Any]:
     return weight_unit, xp.where(scale > 0, scale, 1.0) * weight_unit
 
 
-def kkt_residuals(xp: Any, h: Any, u: Any, v: Any) -> tuple[Any, Any, Any]:
+def kkt_residuals(xp: Any, h: Any, u: Any, v: Any, units: tuple[Any, Any]) -> tuple[Any, Any, Any]:
     """Scale-free KKT residuals of ``v`` for ``min_{v ≥ u} vᵀHv``, each ``[B, R]``.
 
     With the gradient ``γ = Hv`` (half of it), ``v`` is optimal iff ``v ≥ u``, ``γ ≥ 0`` and
@@ -54,9 +61,10 @@ def kkt_residuals(xp: Any, h: Any, u: Any, v: Any) -> tuple[Any, Any, Any]:
     Args:
         h: ``[B, K, K]`` the (regularised) Gramian the projection was computed on.
         u, v: ``[B, R, K]`` the rows to project and their projections.
+        units: :func:`row_units` of ``(h, u)``.
     """
     grad = v @ h
-    weight_unit, grad_unit = row_units(xp, h, u)
+    weight_unit, grad_unit = units
     primal = xp.amax((u - v).clip(min=0), -1) / weight_unit
     dual = xp.amax((-grad).clip(min=0), -1) / grad_unit
     complementarity = xp.amax(abs(grad * (v - u)), -1) / (grad_unit * weight_unit)

@@ -42,6 +42,8 @@ def newton_nonneg_qp(
     x = xp.zeros_like(c)
     count = xp.zeros_like(c[..., 0])
     settled = count > 0
+    if host and not bool(free.any()):  # no objective in conflict at x = 0: x = 0 is optimal
+        return x, count, ~settled
     for _ in range(iterations):
         both = free[..., :, None] & free[..., None, :]
         system = xp.where(both, h[:, None], eye)
