@@ -66,23 +66,40 @@ class DualConeProjection:
         )
 
 
+def _rows(xp: Any, h: Any, c: Any, add_tol: Any, mask: Any) -> tuple[Any, Any, Any]:
+    """The rows of ``mask`` [B, R] as problems: ``([n, K, K], [n, 1, K], [n, 1, 1])``."""
+    shape = (*c.shape, c.shape[-1])
+    return xp.broadcast_to(h[:, None], shape)[mask], c[mask][:, None], add_tol[mask][:, None]
+
+
 def _nonneg_qp(
     xp: Any, h: Any, c: Any, add_tol: Any, eye: Any, max_iter: int, host: bool
 ) -> tuple[Any, Any, Any]:
-    """``(x, steps, converged)``: Newton on every row, the active set on those left unsettled."""
-    x, steps, settled = newton_nonneg_qp(
-        xp, h, c, add_tol, eye, iterations=NEWTON_ITERATIONS, host=host
-    )
+    """``(x, steps, converged)``: Newton on every row, the active set on those left unsettled.
+
+    On the host the rows with no conflict at ``x = 0`` (``c ≥ −tol``: solved by ``x = 0``) are
+    left out of the Newton iterations, which then run on the others only.
+    """
+    if host:
+        x, steps = xp.zeros_like(c), xp.zeros_like(c[..., 0])
+        settled = ~(c < -add_tol).any(-1)
+        if bool(settled.all()):
+            return x, steps, settled
+        rows = ~settled
+        x_rows, steps_rows, settled_rows = newton_nonneg_qp(
+            xp, *_rows(xp, h, c, add_tol, rows), eye, iterations=NEWTON_ITERATIONS, host=True
+        )
+        x[rows], steps[rows], settled[rows] = x_rows[:, 0], steps_rows[:, 0], settled_rows[:, 0]
+    else:
+        x, steps, settled = newton_nonneg_qp(
+            xp, h, c, add_tol, eye, iterations=NEWTON_ITERATIONS, host=False
+        )
     left = ~settled
     if not bool(left.any()):
         return x, steps, settled
-    shape = (*c.shape, c.shape[-1])
-    rows_h = xp.broadcast_to(h[:, None], shape)[left]
     x_left, steps_left, converged_left = nonneg_qp(
         xp,
-        rows_h,
-        c[left][:, None],
-        add_tol[left][:, None],
+        *_rows(xp, h, c, add_tol, left),
         eye,
         max_iter=max_iter,
         check_every=1 if host else 4,
@@ -171,14 +188,14 @@ def project_to_dual_cone(
 def certified_projection(
     gramian: Tensor, u: Tensor, eps: tuple[float, float], tol: float
 ) -> tuple[Tensor, Any]:
-    """``(v [B, R, K], failed [B])``: the projections, and which problems are not certified.
+    """``(v [B, R, K], failed)``: the projections, and None or ``(bad [B], residual [B, R])``.
 
-    A problem fails when a row did not converge, has a non-finite entry or a KKT residual above
-    ``tol``. The check runs in the solver's array module (one host read), so the single-problem
-    path converts only ``v`` back to torch.
+    A problem fails when a row did not converge or has a KKT residual above ``tol`` (a NaN or Inf
+    in v makes the residual NaN or Inf, which fails too). The check runs in the solver's array
+    module (one host read), so the single-problem path converts only ``v`` back to torch.
     """
     xp, (v, primal, dual, complementarity, _, converged) = _solve(gramian, u, eps, None, None)
     residual = xp.maximum(xp.maximum(primal, dual), complementarity)
-    ok = (converged & (residual <= tol) & xp.isfinite(v).all(-1)).all(-1)
-    failed = None if bool(ok.all()) else (~ok, xp.where(ok[:, None], 0.0, residual))
+    ok = (converged & (residual <= tol)).all(-1)
+    failed = None if bool(ok.all()) else (~ok, residual)
     return torch.as_tensor(v).to(gramian.device), failed
