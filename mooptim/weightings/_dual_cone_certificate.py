@@ -19,6 +19,7 @@ ADD_TOL = 1e-13
 # on a singular Gramian (duplicated gradients); it moves v by ~1e-13 / λ_min(H), nothing at the
 # default reg_eps = 1e-4.
 REG_FLOOR = 1e-13
+SMALLEST_POSITIVE = 5e-324  # the smallest positive float64 (a subnormal)
 
 
 def last_max(x: Any) -> Any:
@@ -42,9 +43,10 @@ def regularized_gramian(xp: Any, gramian: Any, eye: Any, norm_eps: float, reg_ep
         eye: ``[K, K]`` float64 identity on the same device.
     """
     trace = gramian.diagonal(0, -2, -1).sum(-1)[..., None, None]
-    negligible = (trace < norm_eps) | ~(trace > 0)
+    # TorchJD's `tr < norm_eps`, also true for a zero or NaN trace (the smallest subnormal is > 0)
+    kept = trace >= max(norm_eps, SMALLEST_POSITIVE)
     # G / tr(G) like TorchJD (not G · (1/tr), which overflows for a subnormal trace)
-    normalized = xp.where(negligible, 0.0, gramian / xp.where(negligible, 1.0, trace))
+    normalized = xp.where(kept, gramian / xp.where(kept, trace, 1.0), 0.0)
     return normalized + max(reg_eps, REG_FLOOR) * eye
 
 

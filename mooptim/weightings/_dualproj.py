@@ -53,7 +53,7 @@ def dualproj_weights(
     pref = preference(validate_preference(pref_vector), k, flat)
     rows = pref.expand(flat.shape[0], 1, k)
     v = certified_weights(flat, rows, norm_eps, reg_eps, batch_shape)
-    return v[:, 0].reshape(*batch_shape, k).to(gramian.dtype)
+    return v.reshape(*batch_shape, k).to(gramian.dtype)  # R = 1 row per problem
 
 
 class DualProjWeighting(DualConeWeighting):
