@@ -88,3 +88,10 @@ def test_runs_on_the_gpu() -> None:
     weights = dualproj_weights(gram.cuda())
     assert weights.is_cuda
     torch.testing.assert_close(weights.cpu(), dualproj_weights(gram), rtol=1e-9, atol=1e-12)
+
+
+def test_nan_in_the_pure_function_names_the_problem() -> None:
+    gram = torch.eye(3, dtype=torch.float64).repeat(2, 2, 1, 1)
+    gram[1, 0, 0, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"problem \(1, 0\) of the batch"):
+        dualproj_weights(gram)
