@@ -78,22 +78,22 @@ def _nonneg_qp(
 ) -> tuple[Any, Any, Any]:
     """``(x, steps, converged)``: Newton on every row, the active set on those left unsettled.
 
-    On the host the rows with no conflict at ``x = 0`` (``c ≥ −tol``: solved by ``x = 0``) are
-    left out of the Newton iterations, which then run on the others only.
+    For a batch on the host the rows with no conflict at ``x = 0`` (``c ≥ −tol``: solved by
+    ``x = 0``) are left out of the Newton iterations, which then run on the others only (for one
+    problem the gather would cost more than it saves).
     """
-    if host:
+    if host and c.shape[0] > 1:
+        # A batch on the host: Newton only on the rows in conflict at x = 0 (the others: x = 0).
         x, steps = xp.zeros_like(c), xp.zeros_like(c[..., 0])
-        settled = ~(c < -add_tol).any(-1)
-        if bool(settled.all()):
-            return x, steps, settled
-        rows = ~settled
+        rows = (c < -add_tol).any(-1)
+        settled = ~rows
         x_rows, steps_rows, settled_rows = newton_nonneg_qp(
             xp, *_rows(xp, h, c, add_tol, rows), eye, iterations=NEWTON_ITERATIONS, host=True
         )
         x[rows], steps[rows], settled[rows] = x_rows[:, 0], steps_rows[:, 0], settled_rows[:, 0]
     else:
         x, steps, settled = newton_nonneg_qp(
-            xp, h, c, add_tol, eye, iterations=NEWTON_ITERATIONS, host=False
+            xp, h, c, add_tol, eye, iterations=NEWTON_ITERATIONS, host=host
         )
     left = ~settled
     if not bool(left.any()):
