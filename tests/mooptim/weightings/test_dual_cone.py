@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import lsq_linear
 
-import mooptim.weightings._dual_cone as dual_cone
+import mooptim.weightings._dual_cone_rows as dual_cone_rows
 from mooptim.weightings import project_to_dual_cone
 from tests.mooptim.weightings._checks import gramian_of, jacobians, random_gramians
 
@@ -67,7 +67,7 @@ def test_newton_and_lawson_hanson_agree(k: int, monkeypatch: pytest.MonkeyPatch)
     gram = random_gramians(50, k, seed=k)
     u = torch.randn(50, k, k, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     newton = project_to_dual_cone(gram, u)
-    monkeypatch.setattr(dual_cone, "NEWTON_ITERATIONS", 0)  # every row to the active set
+    monkeypatch.setattr(dual_cone_rows, "NEWTON_ITERATIONS", 0)  # every row to the active set
     for on_host in (True, False):
         active_set = project_to_dual_cone(gram, u, on_host=on_host)
         assert bool(active_set.converged.all())
