@@ -13,8 +13,9 @@ Where TorchJD calls quadprog once per row in a Python loop, we solve all rows of
 once, exactly: primal-dual active-set Newton iterations
 (:mod:`~mooptim.weightings._dual_cone_newton`, a few batched solves), then Lawson-Hanson's active
 set (:mod:`~mooptim.weightings._dual_cone_active_set`, which cannot cycle) on any row Newton left
-unsettled; every answer is certified by its KKT residuals. One problem on the CPU runs in numpy
-(torch's per-call overhead dominates such small arrays); anything else in torch on its device.
+unsettled; every answer is certified by its KKT residuals. Input on the CPU is solved with numpy
+(torch's per-call overhead dominates these small arrays, for one problem above all), input on an
+accelerator with torch on that device.
 """
 
 from __future__ import annotations
