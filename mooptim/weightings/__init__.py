@@ -12,6 +12,8 @@ from mooptim.weightings._cagrad import (
     cagrad_solution,
     cagrad_weights,
 )
+from mooptim.weightings._dual_cone import DualConeProjection, project_to_dual_cone
+from mooptim.weightings._dualproj import DualProjWeighting, dualproj_weights
 from mooptim.weightings._dwa import DWAWeighting, dwa_weights
 from mooptim.weightings._fairgrad import FairGradWeighting, fairgrad_solution, fairgrad_weights
 from mooptim.weightings._imtl_g import IMTLGWeighting, imtl_g_weights
@@ -32,6 +34,7 @@ from mooptim.weightings._uncertainty import (
     uncertainty_objective,
     uncertainty_weights,
 )
+from mooptim.weightings._upgrad import UPGradWeighting, upgrad_weights
 
 __all__ = [
     "WEIGHTINGS",
@@ -39,6 +42,8 @@ __all__ = [
     "CAGradSolution",
     "CAGradWeighting",
     "DWAWeighting",
+    "DualConeProjection",
+    "DualProjWeighting",
     "FairGradWeighting",
     "IMTLGWeighting",
     "MGDAWeighting",
@@ -47,11 +52,13 @@ __all__ = [
     "PCGradWeighting",
     "PowerEquationSolution",
     "RandomWeighting",
+    "UPGradWeighting",
     "UncertaintyWeighting",
     "Weighting",
     "aligned_mtl_weights",
     "cagrad_solution",
     "cagrad_weights",
+    "dualproj_weights",
     "dwa_weights",
     "fairgrad_solution",
     "fairgrad_weights",
@@ -63,8 +70,10 @@ __all__ = [
     "pcgrad_coefficients",
     "pcgrad_permutations",
     "pcgrad_weights",
+    "project_to_dual_cone",
     "random_weights",
     "uncertainty_objective",
     "uncertainty_weights",
+    "upgrad_weights",
     "weighting_from_name",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 from mooptim.weightings._aligned_mtl import AlignedMTLWeighting
 from mooptim.weightings._base import Weighting
 from mooptim.weightings._cagrad import CAGradWeighting
+from mooptim.weightings._dualproj import DualProjWeighting
 from mooptim.weightings._dwa import DWAWeighting
 from mooptim.weightings._fairgrad import FairGradWeighting
 from mooptim.weightings._imtl_g import IMTLGWeighting
@@ -21,6 +22,7 @@ from mooptim.weightings._nash_mtl import NashMTLWeighting
 from mooptim.weightings._pcgrad import PCGradWeighting
 from mooptim.weightings._random import RandomWeighting
 from mooptim.weightings._uncertainty import UncertaintyWeighting
+from mooptim.weightings._upgrad import UPGradWeighting
 
 __all__ = ["WEIGHTINGS", "weighting_from_name"]
 
@@ -38,6 +40,8 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
         CAGradWeighting,
         NashMTLWeighting,
         FairGradWeighting,
+        UPGradWeighting,
+        DualProjWeighting,
     )
 }
 
