@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -60,3 +62,11 @@ def test_unknown_name_lists_the_known_ones() -> None:
 def test_unknown_hyperparameter_is_named() -> None:
     with pytest.raises(ValueError, match="bogus"):
         weighting_from_name("mean", bogus=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_method_has_its_docs_page_in_the_nav(name: str) -> None:
+    root = Path(__file__).resolve().parents[3]
+    page = f"mooptim/weightings/{name}.md"
+    assert (root / "docs" / page).is_file(), f"docs/{page} is missing"
+    assert page in (root / "mkdocs.yml").read_text(), f"{page} is not in mkdocs.yml's nav"
