@@ -51,7 +51,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         target = urllib.parse.urljoin(req.full_url, newurl)
         if _origin(target) != _origin(req.full_url):
             raise CrossHostRedirectError(

@@ -3,6 +3,7 @@ answer size, and the deadline enforced while the answer is read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -33,14 +34,12 @@ class Server:
                 server.requests.append(
                     {"method": self.command, "auth": self.headers.get("Authorization")}
                 )
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     behave(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
                 server.finished.set()
 
-            do_POST = _serve  # noqa: N815 - http.server's naming
-            do_GET = _serve  # noqa: N815
+            do_POST = _serve
+            do_GET = _serve
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -112,7 +111,7 @@ def test_an_oversized_answer_is_a_clear_error(servers) -> None:
     big = b'{"choices": [{"message": {"content": "1"}}], "pad": "' + b"x" * 5000 + b'"}'
     server = servers(lambda h: _answer(h, big))
     judge = HTTPChatJudge(f"{server.base}/v1", "m", max_response_bytes=1000)
-    with pytest.raises(JudgeEndpointError, match="larger than 1000 bytes|more than 1000"):
+    with pytest.raises(JudgeEndpointError, match=r"larger than 1000 bytes|more than 1000"):
         judge.compare("p", "a", "b")
     assert HTTPChatJudge(f"{server.base}/v1", "m").compare("p", "a", "b") == "first"
     with pytest.raises(ValueError, match="max_response_bytes"):
