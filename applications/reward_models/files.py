@@ -185,9 +185,12 @@ def atomic_directory(final: PathLike) -> Iterator[str]:
     try:
         yield tmp
         _fsync_tree(tmp)
+    except FileWriteError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FileWriteError(f"{final}: not saved: {err}") from err
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
-        if err.errno in _FULL and not isinstance(err, FileWriteError):
+        if err.errno in _FULL:
             raise _write_failure(final, err) from err
         raise
     except BaseException:

@@ -39,6 +39,9 @@ _CHUNK = 1 << 14
 class CrossHostRedirectError(urllib.error.URLError):
     """The judge endpoint redirected to another origin; the request was not forwarded."""
 
+    def __str__(self) -> str:
+        return str(self.reason)
+
 
 class ResponseTooLargeError(ValueError):
     """The judge's answer exceeded the size limit."""
