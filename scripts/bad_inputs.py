@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bad_input_files
 import bad_input_snippets as snip

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from applications.reward_models.cli import ConfigError
-from applications.reward_models.strict_yaml import (
+from applications.reward_models.cli.strict_yaml import (
     MAX_DEPTH,
     YAMLConfigError,
     load_yaml_file,

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from transformers import HfArgumentParser
 
-from applications.reward_models.strict_yaml import YAMLConfigError, load_yaml_file
+from applications.reward_models.cli.strict_yaml import YAMLConfigError, load_yaml_file
 
 NULLS = ("null", "none", "~", "")
 
@@ -44,7 +44,7 @@ def load_yaml(path: str) -> dict[str, Any]:
 
     Raises:
         ConfigError: a missing file, invalid YAML (duplicate keys and aliases included, see
-            :mod:`applications.reward_models.strict_yaml`) or a top level that is not a mapping.
+            :mod:`applications.reward_models.cli.strict_yaml`) or a top level that is not a mapping.
     """
     if not os.path.exists(path):
         raise ConfigError(f"--config: file {path!r} does not exist")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from applications.reward_models.cli import ConfigError, one_of, option
-from applications.reward_models.strict_yaml import load_option_value, parse_bool
+from applications.reward_models.cli.strict_yaml import load_option_value, parse_bool
 
 __all__ = ["SourceConfig", "check_sources", "missing_local", "parse_source"]
 
