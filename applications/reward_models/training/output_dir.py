@@ -10,7 +10,8 @@
    ``config.yaml``, ``metrics.json``, a scheme folder with checkpoints, a log or a ``final/``)
    with :class:`OutputDirNotEmptyError`: resuming it would mix the two runs (the old run's
    ``metrics.json`` and checkpoints read as the new run's). The message suggests ``--resume`` or
-   ``--overwrite_output_dir`` — transformers' ``TrainingArguments.overwrite_output_dir``;
+   ``--overwrite_output_dir``: the option of transformers 4's ``TrainingArguments`` (dropped,
+   with its "output directory already exists and is not empty" check, in transformers 5);
 3. with ``overwrite_output_dir``, clears the earlier run: every entry but the lock is renamed into
    ``<output_dir>/.overwritten-<pid>`` (one atomic rename each, so no old file is ever mixed with
    the new run's), which is then deleted. A crash part-way leaves only that folder, deleted by the
