@@ -104,6 +104,9 @@ class RJSConfig:
     )
     judge_timeout: float = option(30.0, help="seconds per judge request", check=positive)
     judge_retries: int = option(3, help="retries per judge comparison", check=at_least(0))
+    judge_max_response_bytes: int = option(
+        1 << 20, help="largest http judge answer accepted (larger: the run stops)", check=positive
+    )
     ppl_sources: list[str] = option(
         factory=list,
         help="sources of the PPL columns (default: all simulator sources, or the prompt source)",

@@ -162,3 +162,14 @@ def test_the_deadline_holds_while_a_slow_answer_is_read(servers) -> None:
     assert judge.compare("p", "a", "b") == "tie"
     assert judge.stats.errors == 1
     assert not sent_all.is_set()  # gave up long before the server's 20 s of trickle
+
+
+def test_the_size_limit_is_an_rjs_option() -> None:
+    from applications.reward_models.rjs.config import parse_args
+    from applications.reward_models.rjs.evaluate import build_judge
+
+    argv = ["evaluate", "--judge", "http", "--judge_url", "http://127.0.0.1:1/v1"]
+    _stage, cfg = parse_args([*argv, "--judge_max_response_bytes", "1000"])
+    assert build_judge(cfg, models=None).max_response_bytes == 1000
+    with pytest.raises(ValueError, match="judge_max_response_bytes"):
+        parse_args([*argv, "--judge_max_response_bytes", "0"])
