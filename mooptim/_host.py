@@ -39,6 +39,16 @@ SMALL_K = 12
 # (weights, (f, duality gap, KKT residual), iterations, converged)
 Solution = tuple[list[float], tuple[float, float, float], int, bool]
 
+# Grams whose scale ``s = max_i |G_ii|`` lies outside this range are divided by ``s`` before the
+# checks and the solve: at subnormal scale (1e-310) the unnormalised corral system, ridge and
+# tolerances (all multiples of ``s``) underflow, which gave a wrong λ marked converged or a crash.
+# Inside it, G is used as given (scaling by a power of two is exact, see :mod:`._wolfe_rows`).
+_SAFE_SCALE = (2.0**-500, 2.0**500)
+
+
+def _needs_rescale(scale: float) -> bool:
+    return scale > 0 and not _SAFE_SCALE[0] <= scale <= _SAFE_SCALE[1]
+
 
 def _not_finite(k: int) -> Solution:
     """What a Gram with a NaN/Inf entry gets when the value checks are off: the uniform point,
@@ -56,10 +66,16 @@ def _solve_rows(
     max_iter: int | None,
 ) -> Solution:
     k = len(rows)
+    if not is_finite_rows(rows):
+        if input_tol is not None:
+            raise ValueError("gram contains NaN or Inf")
+        return _not_finite(k)
+    raw_scale = diagonal_scale(rows)
+    unit = raw_scale if _needs_rescale(raw_scale) else 1.0
+    if unit != 1.0:  # x / s, not x · (1/s): 1/s overflows for s < 2^-1024
+        rows = [[x / unit for x in row] for row in rows]
     if input_tol is not None:
         rows = validate_gram_rows(rows, input_tol)
-    elif not is_finite_rows(rows):
-        return _not_finite(k)
     elif not symmetric:
         rows = symmetrize_rows(rows)
     scale = diagonal_scale(rows)
@@ -73,8 +89,8 @@ def _solve_rows(
     else:
         solution = wolfe_min_norm_rows(rows, scale, warm, tol=tol, max_iter=max_iter)
         support, coef, iters, ok = solution
-    certificate = kkt_certificate_rows(rows, support, coef, scale or 1.0)
-    return dense_weights(k, support, coef), certificate, iters, ok
+    f, gap, residual = kkt_certificate_rows(rows, support, coef, scale or 1.0)
+    return dense_weights(k, support, coef), (f * unit, gap * unit, residual), iters, ok
 
 
 def _solve_numpy(
@@ -86,14 +102,16 @@ def _solve_numpy(
     max_iter: int | None,
 ) -> Solution:
     k = g.shape[0]
-    if input_tol is not None:
-        g = validate_gram_numpy(g, input_tol)  # returns it symmetrised
-    elif not np.isfinite(g).all():
+    if not np.isfinite(g).all():
+        if input_tol is not None:
+            raise ValueError("gram contains NaN or Inf")
         return _not_finite(k)
-    elif not symmetric:
-        g = 0.5 * (g + g.T)
     raw_scale = float(np.abs(np.diagonal(g)).max())
-    gn = g / (raw_scale or 1.0)
+    gn = g / (raw_scale or 1.0)  # checked and solved at unit scale (see _SAFE_SCALE)
+    if input_tol is not None:
+        gn = validate_gram_numpy(gn, input_tol)  # returns it symmetrised
+    elif not symmetric:
+        gn = 0.5 * (gn + gn.T)
     iters, ok = 0, True
     if raw_scale == 0:
         lam = np.full(k, 1.0 / k)

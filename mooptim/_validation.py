@@ -9,6 +9,9 @@ Plain-float and numpy twins of :func:`validate_gram`: :mod:`mooptim._rows`,
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
+
 import torch
 from torch import Tensor
 
@@ -153,3 +156,35 @@ def validate_warm_start(warm_start: Tensor, batch_shape: torch.Size, k: int) -> 
         raise ValueError("warm_start has negative entries; it must be a point of the simplex")
     w = w.clamp_min(0)
     return torch.where(total > 0, w / total.clamp_min(1e-300), torch.full_like(w, 1.0 / k))
+
+
+def check_positive_real(value: object, name: str, *, allow_none: bool = True) -> float | None:
+    """``value`` as a finite float ``> 0`` (or None when allowed).
+
+    Raises:
+        TypeError: a bool or a non-number (``"1e-6"``, a list).
+        ValueError: NaN, ±inf, zero or negative.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a positive finite number, got {value!r}")
+    if not math.isfinite(value) or not value > 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_positive_int(value: object, name: str, *, allow_none: bool = True) -> int | None:
+    """``value`` as an ``int ≥ 1`` (or None when allowed); a bool is not an int here.
+
+    Raises:
+        TypeError: a bool, a float (even ``3.0``) or a non-number.
+        ValueError: zero or negative.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer ≥ 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+    return int(value)

@@ -19,6 +19,8 @@ from mooptim._host import solve_on_host
 from mooptim._result import MinNormResult
 from mooptim._validation import (
     check_gram_shape,
+    check_positive_int,
+    check_positive_real,
     default_tolerance,
     validate_gram,
     validate_vectors,
@@ -69,7 +71,11 @@ class MinNormSolver:
     Results are detached (no gradient flows through the solve).
 
     Raises:
-        ValueError: unknown method or non-positive tol/max_iter/check_every.
+        ValueError: unknown method; ``tol`` or ``input_tol`` NaN, infinite or ≤ 0;
+            ``max_iter`` or ``check_every`` < 1.
+        TypeError: ``tol``/``input_tol`` not a number, ``max_iter``/``check_every`` not an
+            ``int`` (a bool such as ``max_iter=True`` is refused, not read as 1), ``check_input``
+            not a bool.
     """
 
     def __init__(
@@ -84,18 +90,15 @@ class MinNormSolver:
     ) -> None:
         if method not in BACKENDS:
             raise ValueError(f"unknown min-norm method {method!r}; choose one of {METHODS}")
-        if tol is not None and not tol > 0:
-            raise ValueError(f"tol must be > 0, got {tol}")
-        if max_iter is not None and max_iter < 1:
-            raise ValueError(f"max_iter must be ≥ 1, got {max_iter}")
-        if check_every < 1:
-            raise ValueError(f"check_every must be ≥ 1, got {check_every}")
+        tol = check_positive_real(tol, "tol")
+        if not isinstance(check_input, bool):
+            raise TypeError(f"check_input must be True or False, got {check_input!r}")
         self.method = method
-        self.tol = BACKENDS[method].default_tol if tol is None else float(tol)
-        self.max_iter = max_iter
+        self.tol = BACKENDS[method].default_tol if tol is None else tol
+        self.max_iter = check_positive_int(max_iter, "max_iter")
         self.check_input = check_input
-        self.input_tol = input_tol
-        self.check_every = check_every
+        self.input_tol = check_positive_real(input_tol, "input_tol")
+        self.check_every = check_positive_int(check_every, "check_every", allow_none=False)
 
     def __repr__(self) -> str:
         return f"MinNormSolver({self.method!r}, tol={self.tol:g}, max_iter={self.max_iter})"

@@ -11,14 +11,23 @@ Readers. :func:`iter_jsonl` is strict: every non-blank line must be a JSON objec
 line, a non-object or bytes that are not UTF-8 raise ``ValueError("<file>:<line>: ...")``.
 :func:`read_jsonl` is the resumable-output reader: a missing file is empty and a *truncated last
 line* (an interrupted append) is counted and dropped; anything else is an error as above.
+
+Failures name the file (and line) as :class:`DataFileError` (a ``ValueError``, printed by the
+CLIs as one line): a truncated ``.gz``, plain text named ``.gz``, JSON nested too deeply for the
+parser, a FIFO or device instead of a file (never opened: it would block), an unreadable file.
+A failed write (disk full, quota, read-only) is a :class:`FileWriteError` naming the target; it
+is both a ``ValueError`` and an ``OSError``.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
 import shutil
+import stat
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +35,8 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "DataFileError",
+    "FileWriteError",
     "JsonlContents",
     "append_jsonl",
     "atomic_directory",
@@ -40,6 +51,36 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class DataFileError(ValueError):
+    """A file that cannot be read as data; the message starts with ``<file>[:<line>]``."""
+
+
+class FileWriteError(ValueError, OSError):
+    """A file or folder could not be written (disk full, quota, read-only); names the target."""
+
+
+def _write_failure(target: PathLike, err: OSError) -> FileWriteError:
+    hint = " (is the disk full?)" if err.errno in _FULL else ""
+    return FileWriteError(f"{target}: cannot write: {err.strerror or err}{hint}")
+
+
+def check_regular_file(path: PathLike) -> None:
+    """Refuse, without opening it, a path that is not a regular file (a FIFO would block).
+
+    Raises:
+        DataFileError: missing, a folder, a FIFO, a socket or a device.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read: {err.strerror or err}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise DataFileError(f"{path}: not a regular file ({kind})")
 
 
 def _fsync_dir(path: str | Path) -> None:
@@ -77,6 +118,10 @@ def write_bytes_atomic(path: PathLike, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except FileWriteError:
+        raise
+    except OSError as err:
+        raise _write_failure(path, err) from err
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
@@ -114,10 +159,13 @@ def append_jsonl(path: PathLike, records: Iterable[Mapping[str, Any]]) -> int:
     payload = jsonl_text(records)
     if not payload:
         return 0
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as err:
+        raise _write_failure(path, err) from err
     return payload.count("\n")
 
 
@@ -137,6 +185,14 @@ def atomic_directory(final: PathLike) -> Iterator[str]:
     try:
         yield tmp
         _fsync_tree(tmp)
+    except FileWriteError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FileWriteError(f"{final}: not saved: {err}") from err
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.errno in _FULL:
+            raise _write_failure(final, err) from err
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -161,7 +217,7 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(
+        raise DataFileError(
             f"{path}:{number}: not UTF-8 text (byte {err.start} of the line); "
             "re-encode the file as UTF-8"
         ) from None
@@ -170,9 +226,11 @@ def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any] | None:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}:{number}: malformed JSON line ({err.msg})") from err
+        raise DataFileError(f"{path}:{number}: malformed JSON line ({err.msg})") from err
+    except RecursionError:
+        raise DataFileError(f"{path}:{number}: JSON nested too deeply to read") from None
     if not isinstance(record, dict):
-        raise ValueError(
+        raise DataFileError(
             f"{path}:{number}: expected a JSON object per line, got {type(record).__name__}"
         )
     return record
@@ -182,15 +240,32 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` of every non-blank line of a ``.jsonl`` (or ``.jsonl.gz``) file.
 
     Raises:
-        ValueError: a line that is not UTF-8, not JSON or not an object (``<file>:<line>: ...``).
-        OSError: the file cannot be opened (e.g. missing).
+        DataFileError: a line that is not UTF-8, not JSON or not an object, truncated or fake
+            gzip data (``<file>:<line>: ...``); missing, unreadable or not a regular file.
     """
     path = Path(path)
-    with _open_binary(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            record = _parse_line(path, number, raw)
-            if record is not None:
-                yield number, record
+    check_regular_file(path)
+    number = 0
+    try:
+        with _open_binary(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                record = _parse_line(path, number, raw)
+                if record is not None:
+                    yield number, record
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise _gzip_failure(path, number + 1, err) from None
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read: {err.strerror or err}") from None
+
+
+def _gzip_failure(path: Path, line: int, err: Exception) -> DataFileError:
+    if isinstance(err, EOFError):
+        what = "the gzip data ends early (truncated file: an interrupted download or copy?)"
+    elif isinstance(err, gzip.BadGzipFile) and line == 1:
+        what = "not gzip data, although the name ends in .gz (plain text? rename it to .jsonl)"
+    else:
+        what = f"corrupt gzip data ({err})"
+    return DataFileError(f"{path}:{line}: {what}")
 
 
 @dataclass
@@ -217,7 +292,11 @@ def read_jsonl(path: PathLike) -> JsonlContents:
     out = JsonlContents()
     if not path.exists():
         return out
-    lines = path.read_bytes().split(b"\n")
+    check_regular_file(path)
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError as err:
+        raise DataFileError(f"{path}: cannot read: {err.strerror or err}") from None
     # A complete file ends with "\n": the final element is b"" and is not a record.
     last = len(lines)
     for number, raw in enumerate(lines, start=1):

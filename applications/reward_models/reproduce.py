@@ -146,6 +146,9 @@ def _train(config: Any, schemes: Sequence[str], resume: bool) -> dict[str, str]:
 
     dirs = {sc: os.path.join(config.output_dir, sc) for sc in schemes}
     todo = [sc for sc in schemes if not (resume and _finished(dirs[sc]))]
+    # Resuming continues a partial run in output_dir; retraining replaces it (train refuses a
+    # fresh run into an earlier run's folder). At most one run() call below when retraining.
+    config.resume, config.overwrite_output_dir = resume, not resume
     if set(todo) == {"multitask", "more"}:
         config.scheme = "all"
         run(config)

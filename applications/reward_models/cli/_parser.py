@@ -15,8 +15,9 @@ import os
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import yaml
 from transformers import HfArgumentParser
+
+from applications.reward_models.cli.strict_yaml import YAMLConfigError, load_yaml_file
 
 NULLS = ("null", "none", "~", "")
 
@@ -42,15 +43,15 @@ def load_yaml(path: str) -> dict[str, Any]:
     """Read a YAML mapping with every scalar kept as text (types come from the fields).
 
     Raises:
-        ConfigError: a missing file, invalid YAML or a top level that is not a mapping.
+        ConfigError: a missing file, invalid YAML (duplicate keys and aliases included, see
+            :mod:`applications.reward_models.cli.strict_yaml`) or a top level that is not a mapping.
     """
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise ConfigError(f"--config: file {path!r} does not exist")
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = yaml.load(f, Loader=yaml.BaseLoader) or {}  # text only: no type guessing
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: invalid YAML: {' '.join(str(err).split())}") from None
+    try:  # text only (no type guessing); no duplicate keys or aliases (strict_yaml)
+        data = load_yaml_file(path) or {}
+    except YAMLConfigError as err:
+        raise ConfigError(str(err)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data

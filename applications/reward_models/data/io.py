@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from applications.reward_models.files import iter_jsonl
+from applications.reward_models.files import DataFileError, check_regular_file, iter_jsonl
 
 __all__ = [
     "LOCAL_EXTENSIONS",
@@ -65,8 +65,16 @@ def is_local_path(path_or_name: str | os.PathLike[str]) -> bool:
     return path.exists() or _extension(path) is not None
 
 
+def _read_bytes(path: Path) -> bytes:
+    check_regular_file(path)
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DataSourceError(f"{path}: cannot read: {err.strerror or err}") from None
+
+
 def _read_json(path: Path) -> list[dict[str, Any]]:
-    raw = path.read_bytes()
+    raw = _read_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -76,6 +84,8 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from err
+    except RecursionError:
+        raise DataFileError(f"{path}: JSON nested too deeply to read") from None
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list):
@@ -93,6 +103,7 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
         raise DataSourceError(
             f"reading {path} needs pyarrow: pip install 'mooptim[rm]' (or pip install pyarrow)"
         ) from err
+    check_regular_file(path)
     try:
         return pq.read_table(path).to_pylist()
     except Exception as err:
@@ -124,15 +135,17 @@ def read_local_rows(
 
     Raises:
         DataSourceError: missing path, unsupported extension, no matching file in a directory,
-            an empty file, or a file in which no row has the ``required`` fields.
-        ValueError: malformed JSON or non-UTF-8 bytes (the message names the file and line).
+            an unreadable file or folder, an empty file, or a file in which no row has the
+            ``required`` fields.
+        ValueError: malformed or too deeply nested JSON, non-UTF-8 bytes, truncated or fake gzip
+            data, a FIFO or device (the message names the file and line).
     """
     root = Path(path)
     if not root.exists():
         raise DataSourceError(f"local data file {root} does not exist")
-    if root.is_file():
+    if not root.is_dir():  # a file, or a FIFO / device, refused unopened
         return check_rows(_read_file(root), str(root), required)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and _extension(p) is not None)
+    files = [p for p in _walk_files(root) if _extension(p) is not None]
     if split is not None:
         files = [p for p in files if _matches_split(p.relative_to(root), split)]
     if not files:
@@ -141,6 +154,20 @@ def read_local_rows(
             + (f" for split {split!r}" if split else "")
         )
     return [row for f in files for row in check_rows(_read_file(f), str(f), required)]
+
+
+def _walk_files(root: Path) -> list[Path]:
+    """Every regular file below ``root``, sorted; an unreadable sub-folder is an error (rglob
+    skips it silently, which would drop its files)."""
+
+    def refuse(err: OSError) -> None:
+        where = err.filename or root
+        raise DataSourceError(f"{where}: cannot list the folder: {err.strerror or err}")
+
+    found = []
+    for folder, _dirs, names in os.walk(root, onerror=refuse):
+        found += [Path(folder, n) for n in names if Path(folder, n).is_file()]
+    return sorted(found)
 
 
 def check_rows(

@@ -51,6 +51,13 @@ class EvalConfig:
         False, help="allow model code from the checkpoint's repository (only if you trust it)"
     )
 
+    def validate(self) -> EvalConfig:
+        """Cross-option checks (a ``--models`` label given twice); returns self."""
+        from applications.reward_models.evaluation.labels import model_map
+
+        model_map(self.models)
+        return self
+
 
 def parse_args(argv: Sequence[str] | None = None) -> EvalConfig:
     """``argv`` (default ``sys.argv[1:]``) → checked :class:`EvalConfig`.

@@ -43,6 +43,7 @@ import torch
 from applications.reward_models.data.schema import DropReport, PreferencePair
 from applications.reward_models.data.splits import SplitSpec, load_test_pairs, split_rule
 from applications.reward_models.evaluation import plots, report
+from applications.reward_models.evaluation.labels import model_map, parse_model_arg
 from applications.reward_models.evaluation.schema import metrics_document, write_metrics
 from applications.reward_models.evaluation.scorer import evaluate_model
 
@@ -110,21 +111,6 @@ def parse_source_arg(text: str) -> EvalSource:
             f"source {text!r}: kind 'pairs' needs a file, e.g. {name}:pairs:test.jsonl"
         )
     return EvalSource(name=name, kind=kind, path=path)
-
-
-def parse_model_arg(text: str) -> tuple[str, str]:
-    """``NAME=PATH`` → ``(NAME, PATH)``; a bare ``PATH`` is named after its last folder."""
-    if "=" in text:
-        name, path = (s.strip() for s in text.split("=", 1))
-    else:
-        path = text.strip()
-        parts = [p for p in os.path.normpath(path).split(os.sep) if p]
-        name = (
-            parts[-2] if len(parts) > 1 and parts[-1] == "final" else (parts[-1] if parts else "")
-        )
-    if not name or not path:
-        raise ValueError(f"model {text!r}: expected NAME=PATH")
-    return name, path
 
 
 def _resolve_checkpoint(path: str) -> str:
@@ -304,7 +290,7 @@ def run_config(config: Any) -> int:
     """Run the evaluation CLI for a parsed :class:`.config.EvalConfig`; returns the exit status
     (2, with one line ``error: ...``, on a bad model, source or file)."""
     try:
-        models = dict(parse_model_arg(m) for m in config.models)
+        models = model_map(config.models)
         for path in models.values():
             _resolve_checkpoint(path)
         if config.sources:

@@ -104,6 +104,9 @@ class RJSConfig:
     )
     judge_timeout: float = option(30.0, help="seconds per judge request", check=positive)
     judge_retries: int = option(3, help="retries per judge comparison", check=at_least(0))
+    judge_max_response_bytes: int = option(
+        1 << 20, help="largest http judge answer accepted (larger: the run stops)", check=positive
+    )
     ppl_sources: list[str] = option(
         factory=list,
         help="sources of the PPL columns (default: all simulator sources, or the prompt source)",
@@ -177,7 +180,18 @@ class RJSConfig:
         return {"helpful": "hh_helpful", "harmless": "hh_harmless"}
 
     def path(self, *parts: str) -> Path:
-        return Path(self.out_dir).joinpath(*parts)
+        """``output_dir / parts``; refused if it resolves outside ``output_dir``."""
+        from applications.reward_models.rjs.names import contained_path
+
+        return contained_path(self.out_dir, *parts)
+
+    def validate(self) -> RJSConfig:
+        """Cross-option checks, before any model or data is loaded
+        (:func:`.checks.check_config`); returns self."""
+        from applications.reward_models.rjs.checks import check_config
+
+        check_config(self)
+        return self
 
 
 def _name_map(items: Sequence[str], flag: str, form: str) -> dict[str, str]:

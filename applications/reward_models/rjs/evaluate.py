@@ -68,6 +68,7 @@ def build_judge(cfg: RJSConfig, models: Models) -> Any:
             aspect=cfg.judge_aspect,
             timeout=cfg.judge_timeout,
             max_retries=cfg.judge_retries,
+            max_response_bytes=cfg.judge_max_response_bytes,
         )
     raise ValueError(f"unknown judge {cfg.judge!r}; expected gold, rm:NAME or http")
 

@@ -17,6 +17,10 @@ verdict is a tie and the failure is counted in :class:`HTTPJudgeStats`. HTTP 401
 the judge is misconfigured (bad key, no access, wrong URL): they stop the run with
 :class:`JudgeEndpointError` instead of turning every verdict into a tie.
 
+Transport (:mod:`.judge_transport`): a redirect to another host is refused (the API key is never
+sent there) and stops the run, like an answer larger than ``max_response_bytes``; the
+``max_total_time`` deadline also bounds reading the answer, not only connecting.
+
 The responses being judged are only sent as text inside the request; nothing returned by the
 server or written by the policy is executed.
 """
@@ -24,12 +28,10 @@ server or written by the policy is executed.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +39,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from applications.reward_models.rjs.judge import Verdict
+from applications.reward_models.rjs.judge_transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    CrossHostRedirectError,
+    ResponseTooLargeError,
+    post_json,
+)
 from applications.reward_models.rjs.records import Record
 
 SYSTEM_PROMPT = (
@@ -130,7 +138,9 @@ class HTTPChatJudge:
         timeout: seconds per request; max_retries: extra attempts per comparison.
         backoff: first wait between attempts when the server sends no ``Retry-After``; it
             doubles per attempt up to ``max_backoff``.
-        max_total_time: seconds one comparison may take in all (requests and waits).
+        max_total_time: seconds one comparison may take in all (requests, reading the answers
+            and waits).
+        max_response_bytes: largest answer accepted; a larger one stops the run.
         sleep: injectable ``time.sleep`` (tests); clock: injectable ``time.monotonic``.
 
     Raises:
@@ -154,6 +164,7 @@ class HTTPChatJudge:
         sleep: Callable[[float], None] = time.sleep,
         max_total_time: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ):
         if template is None:
             if aspect not in JUDGE_PROMPTS:
@@ -166,6 +177,9 @@ class HTTPChatJudge:
                 raise ValueError(f"judge template lacks the placeholder {field}")
         if timeout <= 0 or max_total_time <= 0 or max_retries < 0 or backoff < 0:
             raise ValueError("timeout and max_total_time must be > 0, max_retries and backoff >= 0")
+        if isinstance(max_response_bytes, bool) or not max_response_bytes > 0:
+            raise ValueError(f"max_response_bytes must be > 0, got {max_response_bytes!r}")
+        self.max_response_bytes = int(max_response_bytes)
         self.name = f"http:{model}:{aspect if template == JUDGE_PROMPTS.get(aspect) else 'custom'}"
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.template, self.system_prompt = model, template, system_prompt
@@ -195,11 +209,14 @@ class HTTPChatJudge:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(
-            self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
+        payload: Any = post_json(
+            self.url,
+            body,
+            headers,
+            deadline=self._clock() + timeout,
+            clock=self._clock,
+            max_bytes=self.max_response_bytes,
         )
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            payload: Any = json.loads(resp.read().decode("utf-8"))
         return str(payload["choices"][0]["message"]["content"] or "")
 
     def compare(self, prompt: str, first: str, second: str) -> Verdict:
@@ -216,6 +233,8 @@ class HTTPChatJudge:
             timeout = min(self.timeout, max(deadline - self._clock(), 1e-3))
             try:
                 answer = self._request(prompt, first, second, timeout)
+            except (CrossHostRedirectError, ResponseTooLargeError) as err:
+                raise JudgeEndpointError(f"{err}; stopping the run") from None
             except urllib.error.HTTPError as err:
                 self._raise_if_fatal(err)
                 if err.code not in _RETRY_STATUS:

@@ -37,6 +37,7 @@ from applications.reward_models.training.choices import (
     poolings,
     solvers,
 )
+from applications.reward_models.training.output_dir import check_output_dir
 from applications.reward_models.training.sources_config import (
     SourceConfig,
     check_sources,
@@ -157,7 +158,7 @@ class TrainConfig:
     mixed_precision: str = option(
         "no", help="no, bf16 or fp16", check=one_of(lambda: MIXED_PRECISION)
     )
-    seed: int = option(0, help="training seed (head init, batch order)")
+    seed: int = option(0, help="training seed (head init, batch order)", check=at_least(0))
     more: MoreConfig = dataclasses.field(default_factory=MoreConfig)
     # output
     output_dir: str = option("outputs/reward_models", help="run folder (one subfolder per scheme)")
@@ -167,6 +168,9 @@ class TrainConfig:
     )
     logging_steps: int = option(1, help="log every n steps", check=positive)
     resume: bool = option(False, help="continue from the latest checkpoint in output_dir/<scheme>")
+    overwrite_output_dir: bool = option(
+        False, help="delete an earlier run in output_dir and start over (else: refused)"
+    )
     tensorboard: bool = option(False, help="write TensorBoard logs")
     eval_batch_size: int = option(64, help="test pairs per forward pass", check=positive)
     progress_bar: bool = option(True, help="show a progress bar")
@@ -197,6 +201,7 @@ class TrainConfig:
             raise ConfigError(f"--single_source {self.single_source!r} is not one of {names}")
         if missing_local(self.model):
             raise ConfigError(f"--model: path {self.model!r} does not exist")
+        check_output_dir(self.output_dir, resume=self.resume, overwrite=self.overwrite_output_dir)
         _check_packages(self)
         return self
 

@@ -32,6 +32,7 @@ RESULT_NEUTRAL = frozenset(
     {
         "output_dir",
         "resume",
+        "overwrite_output_dir",
         "scheme",  # which schemes run, not what each produces
         "save_steps",
         "save_total_limit",

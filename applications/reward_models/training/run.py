@@ -26,6 +26,7 @@ from applications.reward_models.files import write_text_atomic
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.training.config import TrainConfig, parse_args
 from applications.reward_models.training.distributed import make_accelerator
+from applications.reward_models.training.output_dir import claim_output_dir
 from applications.reward_models.training.resume import (
     ResumeConfigError,
     check_resume_config,
@@ -69,10 +70,24 @@ def _write_summary(config: TrainConfig, data: SourceData, results: dict[str, Sch
 
 
 def run(config: TrainConfig) -> dict[str, SchemeResult]:
-    """Load the data once, train every scheme of ``config`` on it, write the outputs."""
+    """Load the data once, train every scheme of ``config`` on it, write the outputs.
+
+    The main process holds ``output_dir``'s lock for the whole run and refuses a fresh run into
+    an earlier run's folder (:func:`.output_dir.claim_output_dir`).
+    """
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     accelerator = make_accelerator(config)
+    with claim_output_dir(
+        config.output_dir,
+        resume=config.resume,
+        overwrite=config.overwrite_output_dir,
+        main=accelerator.is_main_process,
+    ):
+        return _run(config, accelerator)
+
+
+def _run(config: TrainConfig, accelerator: Accelerator) -> dict[str, SchemeResult]:
     if config.resume:  # every rank refuses alike, before anything is written
         check_resume_config(config, os.path.join(config.output_dir, "config.yaml"))
     accelerator.wait_for_everyone()

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from applications.reward_models.cli import ConfigError, one_of, option
+from applications.reward_models.cli.strict_yaml import load_option_value, parse_bool
 
 __all__ = ["SourceConfig", "check_sources", "missing_local", "parse_source"]
 
@@ -87,7 +86,7 @@ def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
                 raise ConfigError(f"sources[{data['name']}].options: expected a mapping")
             kwargs[key] = {k: _yaml_value(v) for k, v in value.items()}
         elif key == "cap_train":
-            kwargs[key] = value if isinstance(value, bool) else str(value).lower() == "true"
+            kwargs[key] = parse_bool(value, f"sources[{data['name']}].cap_train")
         elif key in ("path", "test_split", "test_path", "holdout_fraction") and str(
             value
         ).lower() in ("null", "none", "~", ""):
@@ -101,7 +100,7 @@ def _source_from_mapping(data: Mapping[str, Any]) -> SourceConfig:
 
 def _yaml_value(value: Any) -> Any:
     """A loader option's value (free-form: its type is the loader's): text read as YAML."""
-    return yaml.safe_load(value) if isinstance(value, str) else value
+    return load_option_value(value) if isinstance(value, str) else value
 
 
 def missing_local(path: str) -> bool:

@@ -3,7 +3,8 @@
 A checkpoint holds the weights, the tokenizer and ``trainer_state.pt``: everything besides the
 weights and RNG that continuing exactly needs (step, optimizer, scheduler, sampler position, the
 weighting's EMA buffers, the fp16 loss scale, the log rows). Writes are atomic
-(:mod:`.checkpoint`), so a crash leaves the previous checkpoint intact.
+(:mod:`.checkpoint`), so a crash leaves the previous checkpoint intact; reads are verified against
+the checkpoint's sha256 manifest and never unpickle anything but tensors and plain data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from accelerate import Accelerator
 
 from applications.reward_models.training.checkpoint import (
     atomic_directory,
-    latest_checkpoint,
+    load_latest_intact,
     load_model_weights,
     load_trainer_state,
     save_checkpoint,
@@ -65,11 +66,16 @@ class TrainerState:
         }
 
     def resume(self) -> list[dict[str, Any]]:
-        """Restore the latest checkpoint of ``run_dir`` (if any); returns its log rows."""
-        path = latest_checkpoint(self.run_dir)
-        if path is None:
+        """Restore the latest intact checkpoint of ``run_dir`` (if any); returns its log rows.
+
+        Every file is checked against the checkpoint's sha256 manifest first; a damaged
+        checkpoint is skipped with a warning naming it (:func:`.checkpoint.load_latest_intact`).
+        """
+        rank = self.accelerator.process_index
+        found = load_latest_intact(self.run_dir, lambda p: load_trainer_state(p, rank))
+        if found is None:
             return []
-        state = load_trainer_state(path, self.accelerator.process_index)
+        path, state = found
         load_model_weights(path, self.accelerator.unwrap_model(self.model))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -127,7 +127,7 @@ def test_grad_scaler_state_is_saved_and_restored(tmp_path, tiny_model):
     first.train(stop_after=3)  # checkpoint at step 2
     assert first.accelerator.scaler.get_scale() == 2.0**11
     state = torch.load(
-        tmp_path / "multitask" / "checkpoint-0000002" / "trainer_state.pt", weights_only=False
+        tmp_path / "multitask" / "checkpoint-0000002" / "trainer_state.pt", weights_only=True
     )
     assert state["scaler"]["scale"] == 2.0**10
     resumed = trainer(True)
