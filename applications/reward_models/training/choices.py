@@ -8,6 +8,7 @@ parsing imports no torch: solvers from :data:`mooptim.METHODS`, normalizers from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "MIXED_PRECISION",
@@ -18,6 +19,8 @@ __all__ = [
     "normalizers",
     "poolings",
     "solvers",
+    "weighting_option",
+    "weightings",
 ]
 
 SCHEMES = ("single", "multitask", "more", "balanced_uniform", "all")
@@ -49,3 +52,34 @@ def poolings() -> Sequence[str]:
     from applications.reward_models.modeling.reward_model import POOLINGS
 
     return tuple(POOLINGS)
+
+
+def weightings() -> Sequence[str]:
+    """The weighting methods (:data:`mooptim.weightings.WEIGHTINGS`)."""
+    from mooptim.weightings import WEIGHTINGS
+
+    return tuple(WEIGHTINGS)
+
+
+def weighting_option(value: str | tuple[Any, Any]) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` (or a ``(key, value)`` pair from a file) → ``(KEY, typed VALUE)``: a
+    weighting hyperparameter, the value read as an int, a float, a bool, null or else text."""
+    from applications.reward_models.cli import key_value
+
+    key, raw = key_value(value)
+    return key, _typed(raw)
+
+
+def _typed(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    text = raw.strip()
+    words = {"null": None, "none": None, "true": True, "false": False}
+    if text.lower() in words:
+        return words[text.lower()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -27,15 +27,12 @@ from applications.reward_models.cli import (
     parse,
     positive,
 )
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.training.choices import (
     MIXED_PRECISION,
     SCHEDULERS,
     SCHEMES,
-    STRATEGIES,
-    SUBSPACES,
-    normalizers,
     poolings,
-    solvers,
 )
 from applications.reward_models.training.sources_config import (
     SourceConfig,
@@ -45,8 +42,6 @@ from applications.reward_models.training.sources_config import (
 )
 
 __all__ = [
-    "SCHEMES",
-    "MoreConfig",
     "TrainConfig",
     "from_dict",
     "parse_args",
@@ -56,44 +51,6 @@ __all__ = [
 
 PROG = "python -m applications.reward_models.train"
 DESCRIPTION = "Train reward models (Single / MultiTask / MORE) on preference sources."
-
-
-@dataclass
-class MoreConfig:
-    """MORE's weighting options (defaults = the paper's launch configuration)."""
-
-    subspace: str = option(
-        "head",
-        help="gradients for the min-norm problem: head, last_blocks or all",
-        check=one_of(lambda: SUBSPACES),
-    )
-    last_n_blocks: int = option(1, help="blocks used by subspace last_blocks", check=positive)
-    normalizer: str = option(
-        "l2",
-        help="per-source gradient normalization before the solve (l2: paper)",
-        check=one_of(normalizers),
-    )
-    ema_alpha: float | None = option(
-        0.99,
-        help="EMA weight of the NEW per-source gradient (paper 0.99); null disables",
-        check=in_range(0, 1),
-    )
-    strategy: str = option(
-        "autograd",
-        help="autograd (one backward per source) or gram",
-        check=one_of(lambda: STRATEGIES),
-    )
-    solver: str = option(
-        "exact",
-        help="min-norm solver (exact for small K, else frank_wolfe)",
-        check=one_of(solvers),
-    )
-    scale_by_num_objectives: bool = option(False, help="train on K sum_i l_i L_i")
-    lambda_pairs: int | None = option(
-        None,
-        help="pairs per source whose gradients set lambda (null: all; 1: the official code)",
-        check=positive,
-    )
 
 
 @dataclass
@@ -184,12 +141,7 @@ class TrainConfig:
             ImportError: an optional package needed by the options is not installed.
         """
         check_values(self)
-        alpha = self.more.ema_alpha
-        if self.more.strategy == "gram" and alpha not in (None, 0.0, 1.0):
-            raise ConfigError(
-                "--more.strategy gram keeps no per-source gradient vectors, so it cannot smooth "
-                "them: set --more.ema_alpha null (or use --more.strategy autograd)"
-            )
+        self.more.check()
         check_sources(self.sources)
         names = [s.name for s in self.sources]
         single = self.scheme == "single" and self.single_source is not None
@@ -209,8 +161,8 @@ def _check_packages(config: TrainConfig) -> None:
     needs = [("tensorboard", "--tensorboard")] if config.tensorboard else []
     if config.model.strip().lower() == "smollm2" or config.model.endswith(".gguf"):
         needs.append(("gguf", f"--model {config.model!r} (a GGUF checkpoint)"))
-    if config.more.solver == "cvxpy":
-        needs.append(("cvxpy", "--more.solver cvxpy"))
+    if config.more.hyperparameters().get("method") == "cvxpy":
+        needs.append(("cvxpy", "--more.weighting_options method=cvxpy"))
     if any(s.path and s.path.endswith(".parquet") for s in config.sources):
         needs.append(("pyarrow", "a parquet source file"))
     for package, why in needs:

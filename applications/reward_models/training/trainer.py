@@ -8,8 +8,7 @@ over ranks under DDP so λ is identical on every rank).
 
 :class:`RewardModelTrainer` runs one scheme (TRL's convention: a dataclass config and a trainer
 class per job); :func:`.run.run` trains every scheme of a :class:`~.config.TrainConfig` on the
-same data and writes the comparison table (``run``, ``main``, ``build_model`` and
-``make_optimizer`` are importable from here too). Run with ``torchrun --nproc_per_node N -m
+same data and writes the comparison table. Run with ``torchrun --nproc_per_node N -m
 applications.reward_models.train ...`` or ``accelerate launch`` for several processes.
 """
 
@@ -233,12 +232,3 @@ def train_scheme(
     """Train (or resume) one scheme and evaluate it: ``RewardModelTrainer(...).train()``."""
     trainer = RewardModelTrainer(config, scheme, data, accelerator=accelerator)
     return trainer.train(stop_after=stop_after)
-
-
-def __getattr__(name: str) -> Any:
-    # run / main live in .run, which imports this module: re-exported lazily for old callers.
-    if name in ("run", "main"):
-        from applications.reward_models.training import run as run_module
-
-        return getattr(run_module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

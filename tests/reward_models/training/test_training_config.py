@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from applications.reward_models.cli import ConfigError
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.training.config import (
-    MoreConfig,
     SourceConfig,
     TrainConfig,
     from_dict,
@@ -108,7 +108,9 @@ def test_from_dict_accepts_python_values_and_dotted_keys():
         (["positional"], "unexpected argument"),
         # choices come from their owners
         (["--more.normalizer", "l3"], "--more.normalizer: unknown normalizer 'l3'"),
-        (["--more.solver", "exactt"], "did you mean 'exact'"),
+        (["--more.weighting", "mgad"], "did you mean 'mgda'"),
+        (["--more.weighting_options", "metod=exact"], "takes no hyperparameter metod"),
+        (["--more.weighting_options", "method"], "expected KEY=VALUE"),
         (["--pooling", "max"], "--pooling: unknown pooling 'max'; expected one of"),
         (["--more.ema_alpha", "1.5"], "--more.ema_alpha must be in"),
         (["--more.strategy", "gram"], "cannot smooth"),
@@ -149,8 +151,8 @@ def test_bad_yaml_file(tmp_path, text, match):
 def test_validate_checks_configs_built_in_code():
     with pytest.raises(ConfigError, match="--learning_rate must be a finite number"):
         TrainConfig(learning_rate=float("nan")).validate()
-    with pytest.raises(ConfigError, match=r"--more\.solver: unknown solver"):
-        TrainConfig(more=MoreConfig(solver="nope")).validate()
+    with pytest.raises(ConfigError, match=r"--more\.weighting: unknown weighting"):
+        TrainConfig(more=MoreConfig(weighting="nope")).validate()
 
 
 def test_missing_optional_package(monkeypatch):

@@ -18,7 +18,8 @@ from applications.reward_models.testing import save_tiny_reward_model
 from applications.reward_models.training.config import SourceConfig, TrainConfig, parse_args
 from applications.reward_models.training.distributed import make_accelerator
 from applications.reward_models.training.resume import ResumeConfigError, check_resume_config
-from applications.reward_models.training.trainer import RewardModelTrainer, main, run
+from applications.reward_models.training.run import main, run
+from applications.reward_models.training.trainer import RewardModelTrainer
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
 from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.run import main
 from applications.reward_models.training.schemes import source_losses
-from applications.reward_models.training.trainer import main, train_scheme
+from applications.reward_models.training.trainer import train_scheme
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -122,7 +123,7 @@ def test_cli_writes_everything(tmp_path, tiny_model, capsys):
 
 
 def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model):
-    from applications.reward_models.training.config import MoreConfig
+    from applications.reward_models.sections import MoreConfig
 
     variants = [
         {
