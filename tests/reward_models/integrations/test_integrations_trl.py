@@ -19,6 +19,7 @@ from safetensors.torch import load_file
 from applications.reward_models.data.collate import encode_many, format_text
 from applications.reward_models.data.schema import PreferencePair
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.integrations.trl import (
     MoreRewardConfig,
@@ -32,7 +33,7 @@ from applications.reward_models.modeling.reward_model import (
 )
 from applications.reward_models.sections import MoreConfig
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.trainer import train_scheme
 
 SOURCES = ["shared", "lists", "concise"]
@@ -175,7 +176,7 @@ def _project_more_step(tiny_model: str, output_dir: str, **more):
         more=MoreConfig(**more),
         model=tiny_model,
         output_dir=output_dir,
-        sources=[SourceConfig(s) for s in SOURCES],
+        sources=[SourceSpec(s) for s in SOURCES],
         train_pairs_per_source=8,
         test_pairs_per_source=2,
         pairs_per_source=2,

@@ -28,12 +28,34 @@ def test_flags_map_to_config():
         RJSConfig(rms=["oops"]).reward_models()
 
 
-def test_one_name_per_knob_old_spellings_still_parse():
+def test_one_name_per_knob_and_the_scoring_section_is_the_training_clis():
+    from applications.reward_models.training.config import TrainConfig
+
     _, cfg = parse_args(["all", "--output_dir", "o", "--simulator_seed", "3"])
     assert cfg.output_dir == "o" and cfg.simulator_seed == 3
-    assert cfg.out_dir == "o" and cfg.sim_seed == 3  # read-only old names for the pipeline
-    _, old = parse_args(["all", "--out-dir", "o", "--sim-seed", "3"])
-    assert old == cfg
+    assert not hasattr(cfg, "out_dir") and not hasattr(cfg, "sim_seed")
+    for removed in (["--out-dir", "o"], ["--sim_seed", "3"], ["--rm_max_length", "9"]):
+        with pytest.raises(ConfigError, match="unknown option"):
+            parse_args(["all", *removed])
+    train = TrainConfig()
+    assert (cfg.max_length, cfg.eval_batch_size) == (train.max_length, train.eval_batch_size)
+
+
+def test_a_one_file_prompt_source_splits_its_prompts(tmp_path):
+    from applications.reward_models.data import PreferenceSimulator, save_pairs
+    from applications.reward_models.rjs.pipeline import load_prompts
+
+    path = save_pairs(PreferenceSimulator(0).pairs("lists", 40), tmp_path / "prompts.jsonl")
+    argv = ["all", "--prompt_source", "pairs", "--prompt_path", str(path)]
+    _, cfg = parse_args([*argv, "--prompt_holdout_fraction", "0.25"])
+    train, test = load_prompts(cfg, "train", 100), load_prompts(cfg, "test", 100)
+    assert train and test and not set(train) & set(test)
+    assert len(set(train) | set(test)) == len(
+        {p.prompt for p in PreferenceSimulator(0).pairs("lists", 40)}
+    )
+    _, whole = parse_args(argv)
+    with pytest.raises(ValueError, match="one file"):
+        load_prompts(whole, "test", 10)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +96,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
         "--num-prompts", "5", "--eval-prompts", "3", "--n", "2", "--max-new-tokens", "4",
         "--gen-batch-size", "4", "--sft-max-steps", "2", "--sft-batch-size", "2",
         "--ppl-pairs", "3", "--ece-pairs", "4", "--ppl-sources", "shared", "verbose",
-        "--rm-max-length", "256",
+        "--max-length", "256",
     ]  # fmt: skip
     assert main(["all", *flags]) == 0
 

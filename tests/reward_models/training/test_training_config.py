@@ -8,7 +8,7 @@ import yaml
 from applications.reward_models.cli import ConfigError
 from applications.reward_models.sections import MoreConfig
 from applications.reward_models.training.config import (
-    SourceConfig,
+    SourceSpec,
     TrainConfig,
     from_dict,
     parse_args,
@@ -45,7 +45,7 @@ def test_yaml_then_overrides_take_precedence(tmp_path):
     assert config.learning_rate == pytest.approx(1e-4)
     assert config.more.ema_alpha == 0.9 and config.more.subspace == "last_blocks"
     assert config.resume is True
-    assert config.sources == [SourceConfig("shared"), SourceConfig("lists")]
+    assert config.sources == [SourceSpec("shared"), SourceSpec("lists")]
 
 
 def test_sources_from_command_line_and_round_trip(tmp_path):
@@ -78,7 +78,7 @@ def test_dashed_spelling_and_null():
 def test_from_dict_accepts_python_values_and_dotted_keys():
     config = from_dict({"max_steps": 3, "more.ema_alpha": None, "sources": [{"name": "shared"}]})
     assert config.max_steps == 3 and config.more.ema_alpha is None
-    assert config.sources == [SourceConfig("shared")]
+    assert config.sources == [SourceSpec("shared")]
 
 
 @pytest.mark.parametrize(

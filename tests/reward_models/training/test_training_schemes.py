@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.schemes import (
     SCHEMES,
     BalancedUniform,
@@ -73,7 +74,7 @@ def test_balanced_uniform_trains_with_uniform_lambda(tmp_path):
     config = TrainConfig(
         model=model,
         output_dir=str(tmp_path / "out"),
-        sources=[SourceConfig("shared"), SourceConfig("lists")],
+        sources=[SourceSpec("shared"), SourceSpec("lists")],
         train_pairs_per_source=5,
         test_pairs_per_source=2,
         pairs_per_source=2,

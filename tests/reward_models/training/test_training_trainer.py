@@ -13,10 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.run import main
 from applications.reward_models.training.schemes import source_losses
 from applications.reward_models.training.trainer import train_scheme
@@ -33,7 +34,7 @@ def _config(model: str, output_dir: str, **overrides) -> TrainConfig:
     values = {
         "model": model,
         "output_dir": output_dir,
-        "sources": [SourceConfig("shared"), SourceConfig("lists"), SourceConfig("concise")],
+        "sources": [SourceSpec("shared"), SourceSpec("lists"), SourceSpec("concise")],
         "train_pairs_per_source": 12,
         "test_pairs_per_source": 4,
         "pairs_per_source": 2,
