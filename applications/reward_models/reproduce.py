@@ -44,8 +44,7 @@ from typing import Any
 from applications.reward_models.cli import key_value, one_of, option, parse, positive, run_cli
 from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.split_config import SplitConfig
-from applications.reward_models.evaluation import plots, report
-from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
+from applications.reward_models.evaluation import report
 from applications.reward_models.evaluation.schema import json_safe
 from applications.reward_models.sections import ModelConfig, OptimConfig, ScoringConfig
 
@@ -222,6 +221,8 @@ def run_seed(s: ReproduceSettings, seed: int) -> dict[str, Any]:
         for sc, run_dir in _train(cfg, mixed, s.resume).items():
             models[LABELS[sc]] = os.path.join(run_dir, "final")
     _log(f"seed {seed}: evaluating {len(models)} models")
+    from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
+
     results, diffs = evaluate_models(
         models,
         _test_pairs(s, s.sources),
@@ -267,6 +268,8 @@ def _evaluate_runs(
     s: ReproduceSettings, dirs: dict[str, str], sources: Sequence[str]
 ) -> dict[str, Any]:
     """The ``metrics.json`` document of the trained ``{scheme: run_dir}`` on ``sources``."""
+    from applications.reward_models.evaluation.evaluator import evaluate_models
+
     results, _ = evaluate_models(
         {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
         _test_pairs(s, sources),
@@ -331,6 +334,8 @@ def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = No
     os.makedirs(s.output_dir, exist_ok=True)
     with open(base + ".md", "w", encoding="utf-8") as f:
         f.write("\n".join(text))
+    from applications.reward_models.evaluation import plots
+
     plots.sweep_plot(
         x_name,
         xs,

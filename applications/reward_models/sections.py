@@ -23,15 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from applications.reward_models.cli import (
-    ConfigError,
-    at_least,
-    in_range,
-    one_of,
-    option,
-    positive,
-)
-from applications.reward_models.training.choices import (
+from applications.reward_models.choices import (
     MIXED_PRECISION,
     SCHEDULERS,
     STRATEGIES,
@@ -40,6 +32,14 @@ from applications.reward_models.training.choices import (
     poolings,
     weighting_option,
     weightings,
+)
+from applications.reward_models.cli import (
+    ConfigError,
+    at_least,
+    in_range,
+    one_of,
+    option,
+    positive,
 )
 
 __all__ = ["ModelConfig", "MoreConfig", "OptimConfig", "ScoringConfig"]

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from applications.reward_models.rjs.sft import SFTConfig
 
 PROG = "python -m applications.reward_models.rjs"
+STAGE_NAMES = ("sample", "score", "select", "sft", "evaluate", "report")
+"""The stages in pipeline order (``all`` runs them in this order); :data:`.pipeline.STAGES` maps
+each to its function (a test keeps the two in step; named here so that parsing imports no
+torch)."""
 DESCRIPTION = (
     "Best-of-n reject sampling with reward models, SFT, and alignment evaluation. "
     "STAGE is one of sample, score, select, sft, evaluate, report, or all."
@@ -212,10 +216,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[str, RJSConfig]:
     Raises:
         ConfigError: see :func:`applications.reward_models.cli.parse`.
     """
-    from applications.reward_models.rjs.pipeline import STAGES
 
     def add_stage(parser: Any) -> None:
-        parser.add_argument("stage", choices=[*STAGES, "all"], help="the stage to run")
+        parser.add_argument("stage", choices=[*STAGE_NAMES, "all"], help="the stage to run")
 
     usage = f"{PROG} STAGE [-h] [--config FILE.yaml] [--option value ...]"
     config, extra = parse_with(RJSConfig, argv, PROG, DESCRIPTION, add=add_stage, usage=usage)

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from applications.reward_models.choices import SCHEMES
 from applications.reward_models.cli import (
     ConfigError,
     at_least,
@@ -35,7 +36,6 @@ from applications.reward_models.data.source_spec import (
 )
 from applications.reward_models.data.split_config import SplitConfig
 from applications.reward_models.sections import ModelConfig, MoreConfig, OptimConfig, ScoringConfig
-from applications.reward_models.training.choices import SCHEMES
 
 SourceConfig = SourceSpec
 """TODO(lead): remove once study/ imports :class:`~..data.source_spec.SourceSpec` (study/config.py

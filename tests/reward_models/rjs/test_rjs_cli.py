@@ -79,6 +79,38 @@ def test_bad_options_are_one_line_errors(argv, match, capsys):
 
 
 @pytest.mark.slow
+def _check_samples_and_judgements(out) -> None:
+    samples = read_jsonl(out / "samples.jsonl").records
+    assert len(samples) == 5 and all(len(r["samples"]) == 2 for r in samples)
+    for rm in ("multitask", "more"):
+        assert len(read_jsonl(out / "scores" / f"{rm}.jsonl").records) == 5
+        assert len(read_jsonl(out / "selected" / f"{rm}.jsonl").records) == 5
+        assert json.loads((out / "policies" / rm / "sft_stats.json").read_text())["steps"] == 2
+        judged = json.loads((out / "eval" / "judge" / f"{rm}-vs-base.json").read_text())
+        assert judged["win"] + judged["tie"] + judged["lose"] == 3 and judged["judge"] == "gold"
+        assert judged["ci"]["level"] == 0.95 and len(judged["outcomes"]) == 3
+    # Head to head on the same prompts: MORE-aligned (listed later) vs MultiTask-aligned.
+    h2h = json.loads((out / "eval" / "judge" / "more-vs-multitask.json").read_text())
+    assert (h2h["candidate"], h2h["baseline"], h2h["n"]) == ("more", "multitask", 3)
+    assert sorted(p.name for p in (out / "eval" / "judge").iterdir()) == [
+        "more-vs-base.json",
+        "more-vs-multitask.json",
+        "multitask-vs-base.json",
+    ]
+
+
+def _check_resume(out, flags, capsys) -> None:
+    # Resume: every stage finds its outputs and does no new work; samples are not regenerated.
+    before = (out / "samples.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["sample", *flags]) == 0
+    assert (out / "samples.jsonl").read_text() == before
+    assert main(["sft", *flags]) == 0
+    assert "exists, skipped" in capsys.readouterr().err
+    assert main(["evaluate", *flags]) == 0
+    assert capsys.readouterr().err.count("perplexity on disk, skipped") == 3
+
+
 def test_all_stages_then_resume(tmp_path, capsys):
     policy = save_tiny_policy(tmp_path / "policy")
     rm_dir = tmp_path / "rms"
@@ -100,23 +132,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
     ]  # fmt: skip
     assert main(["all", *flags]) == 0
 
-    samples = read_jsonl(out / "samples.jsonl").records
-    assert len(samples) == 5 and all(len(r["samples"]) == 2 for r in samples)
-    for rm in ("multitask", "more"):
-        assert len(read_jsonl(out / "scores" / f"{rm}.jsonl").records) == 5
-        assert len(read_jsonl(out / "selected" / f"{rm}.jsonl").records) == 5
-        assert json.loads((out / "policies" / rm / "sft_stats.json").read_text())["steps"] == 2
-        judged = json.loads((out / "eval" / "judge" / f"{rm}-vs-base.json").read_text())
-        assert judged["win"] + judged["tie"] + judged["lose"] == 3 and judged["judge"] == "gold"
-        assert judged["ci"]["level"] == 0.95 and len(judged["outcomes"]) == 3
-    # Head to head on the same prompts: MORE-aligned (listed later) vs MultiTask-aligned.
-    h2h = json.loads((out / "eval" / "judge" / "more-vs-multitask.json").read_text())
-    assert (h2h["candidate"], h2h["baseline"], h2h["n"]) == ("more", "multitask", 3)
-    assert sorted(p.name for p in (out / "eval" / "judge").iterdir()) == [
-        "more-vs-base.json",
-        "more-vs-multitask.json",
-        "multitask-vs-base.json",
-    ]
+    _check_samples_and_judgements(out)
     ece = {
         rm: json.loads((out / "eval" / "ece" / f"{rm}.json").read_text())
         for rm in ("multitask", "more")
@@ -140,15 +156,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
     assert "## Head to head" in md and "| rjs[more] | rjs[multitask] | 3 |" in md
     assert "helpful = `shared`, harmless = `shared`" in md
 
-    # Resume: every stage finds its outputs and does no new work; samples are not regenerated.
-    before = (out / "samples.jsonl").read_text()
-    capsys.readouterr()
-    assert main(["sample", *flags]) == 0
-    assert (out / "samples.jsonl").read_text() == before
-    assert main(["sft", *flags]) == 0
-    assert "exists, skipped" in capsys.readouterr().err
-    assert main(["evaluate", *flags]) == 0
-    assert capsys.readouterr().err.count("perplexity on disk, skipped") == 3
+    _check_resume(out, flags, capsys)
 
 
 def test_prompts_from_a_preference_source(monkeypatch):

@@ -1,7 +1,8 @@
-"""The allowed values of the training options (the ``one_of`` checks of :mod:`.config`).
+"""The allowed values of the shared options (the ``one_of`` checks of :mod:`.sections` and of
+``training.config``).
 
 Choice lists that live with their owners are read lazily, when a value is checked, so that
-parsing imports no torch: solvers from :data:`mooptim.METHODS`, normalizers from
+parsing imports no torch: weightings from :data:`mooptim.weightings.WEIGHTINGS`, normalizers from
 :mod:`mooptim.normalizers`, poolings from :data:`.modeling.reward_model.POOLINGS`.
 """
 
@@ -18,7 +19,6 @@ __all__ = [
     "SUBSPACES",
     "normalizers",
     "poolings",
-    "solvers",
     "weighting_option",
     "weightings",
 ]
@@ -31,13 +31,6 @@ MIXED_PRECISION = ("no", "bf16", "fp16")
 SUBSPACES = ("head", "last_blocks", "all")
 STRATEGIES = ("autograd", "gram")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "constant", "cosine_with_restarts")
-
-
-def solvers() -> Sequence[str]:
-    """The min-norm solvers (:data:`mooptim.METHODS`)."""
-    import mooptim
-
-    return tuple(mooptim.METHODS)
 
 
 def normalizers() -> Sequence[str]:
