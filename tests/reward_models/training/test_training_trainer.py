@@ -121,6 +121,37 @@ def test_cli_writes_everything(tmp_path, tiny_model, capsys):
         assert (tmp_path / scheme / "final" / "model.safetensors").is_file()
     assert main(["--scheme", "nope"]) == 2
     assert "unknown scheme" in capsys.readouterr().err
+    assert "95% intervals" in table and "ECE floor" in table and "gold ECE:" in table
+    assert table.count("no difference") + table.count("differs") == 2  # one verdict a source
+
+
+def test_the_printed_evaluate_command_reproduces_the_train_table(tmp_path, tiny_model, capsys):
+    """``evaluate`` with the command training prints (its defaults are training's) scores the
+    same test pairs and gets the same numbers as the training table."""
+    import shlex
+
+    from applications.reward_models.evaluation.evaluator import main as evaluate_main
+
+    argv = [
+        "--model", tiny_model, "--output_dir", str(tmp_path), "--sources", "shared,lists",
+        "--train_pairs_per_source", "8", "--test_pairs_per_source", "6", "--pairs_per_source", "2",
+        "--max_steps", "2", "--progress_bar", "false",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if "applications.reward_models.evaluate" in x]
+    command = shlex.split(line)
+    assert command[:3] == ["python", "-m", "applications.reward_models.evaluate"]
+    assert "--test_pairs_per_source" in command and "--max_length" not in command
+    assert evaluate_main([*command[3:], "--no_plots", "--no_progress"]) == 0
+    trained = json.loads((tmp_path / "metrics.json").read_text())["models"]
+    evaluated = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["models"]
+    for scheme in ("multitask", "more"):
+        for source in ("shared", "lists"):
+            a, b = trained[scheme]["sources"][source], evaluated[scheme]["sources"][source]
+            assert a["n"] == b["n"] == 6
+            assert a["accuracy"] == b["accuracy"]
+            assert a["ece"] == pytest.approx(b["ece"], abs=1e-6)
 
 
 def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model):
