@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import write_json_atomic
 from applications.reward_models.rjs.config import RJSConfig
-from applications.reward_models.rjs.jsonl import write_json_atomic
 from applications.reward_models.rjs.pipeline import (
     Log,
     Models,

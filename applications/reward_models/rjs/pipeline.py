@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import read_jsonl, write_json_atomic
 from applications.reward_models.rjs.config import RJSConfig
-from applications.reward_models.rjs.jsonl import read_jsonl, write_json_atomic
 from applications.reward_models.rjs.sample import (
     load_samples,
     policy_sampler,
@@ -148,7 +148,8 @@ def stage_sample(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[
 
 
 def stage_score(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    from applications.reward_models.rjs.score import score_samples, score_texts
+    from applications.reward_models.modeling.scoring import score_texts
+    from applications.reward_models.rjs.score import score_samples
 
     samples = load_samples(cfg.path("samples.jsonl"))
     if not samples:

@@ -8,9 +8,9 @@ import pytest
 from rjs_helpers import save_tiny_policy, save_tiny_rm
 
 from applications.reward_models.cli import ConfigError
+from applications.reward_models.files import read_jsonl
 from applications.reward_models.rjs.__main__ import main
 from applications.reward_models.rjs.config import RJSConfig, parse_args
-from applications.reward_models.rjs.jsonl import read_jsonl
 
 
 def test_flags_map_to_config():
