@@ -68,7 +68,7 @@ def test_metrics_json_is_written_whole_or_not_at_all(tmp_path, tiny_model, monke
     # a partial file (here: a value json cannot serialise, half way through the dict).
     def evaluate(*args, **kwargs):
         rows = {"shared": {"n": 4, "accuracy": 0.5}, "lists": {"n": 4, "accuracy": object()}}
-        return types.SimpleNamespace(entry={"sources": rows})
+        return types.SimpleNamespace(entry={"sources": rows}, diffs={})
 
     monkeypatch.setattr(trainer_module, "evaluate_model", evaluate)
     with pytest.raises(TypeError):
