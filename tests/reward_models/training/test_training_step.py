@@ -31,7 +31,8 @@ def test_mgda_lambda_is_the_min_norm_point_of_the_head_gradients():
     reference = MinNormSolver().solve(torch.stack(grads)).weights
     torch.testing.assert_close(out.weights.double(), reference.double(), atol=1e-6, rtol=0)
     full = [-F.logsigmoid(head(z[i::3]).squeeze(-1)).mean() for i in range(3)]
-    torch.testing.assert_close(out.loss, sum(w * li for w, li in zip(out.weights, full, strict=True)))
+    expected = sum(w * li for w, li in zip(out.weights, full, strict=True))
+    torch.testing.assert_close(out.loss, expected)
 
 
 def test_mean_weighting_is_uniform_over_the_present_sources():
