@@ -115,6 +115,28 @@ def realistic_pairs(n: int, seed: int = 0) -> list[PreferencePair]:
     return pairs
 
 
+def _timed_runs(model, tok, pairs, args) -> dict:
+    """``{padding: (best seconds over the repeats, scores)}`` after one warm-up call."""
+    score_pairs(model, tok, pairs[:4], batch_size=4, max_length=args.max_length, progress=False)
+    results = {}
+    for padding in ("max_length", "longest", "bucket"):
+        best = float("inf")
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            out = score_pairs(
+                model,
+                tok,
+                pairs,
+                batch_size=args.batch_size,
+                max_length=args.max_length,
+                padding=padding,
+                progress=False,
+            )
+            best = min(best, time.perf_counter() - start)
+        results[padding] = (best, out)
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="minilm")
@@ -145,23 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         f"sequence tokens: median {lengths[n // 2]}, p90 {lengths[int(0.9 * n)]}, "
         f"max {lengths[-1]}; over-length pairs dropped: {drops.total}"
     )
-    score_pairs(model, tok, pairs[:4], batch_size=4, max_length=args.max_length, progress=False)
-    results = {}
-    for padding in ("max_length", "longest", "bucket"):
-        best = float("inf")
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            out = score_pairs(
-                model,
-                tok,
-                pairs,
-                batch_size=args.batch_size,
-                max_length=args.max_length,
-                padding=padding,
-                progress=False,
-            )
-            best = min(best, time.perf_counter() - start)
-        results[padding] = (best, out)
+    results = _timed_runs(model, tok, pairs, args)
     base_time, (base_c, base_r) = results["max_length"]
     real = sum(lengths)
     padded = {

@@ -108,9 +108,9 @@ def _train_config(opts: argparse.Namespace, model: str, out: str, scheme: str) -
 
 
 def _reward_config(opts: argparse.Namespace, out: str, k: int) -> Any:
-    from trl import RewardConfig
+    from applications.reward_models.integrations.trl import MoreRewardConfig
 
-    return RewardConfig(
+    return MoreRewardConfig(
         output_dir=out,
         per_device_train_batch_size=k * opts.pairs_per_source,
         max_steps=opts.warmup + opts.steps + 1,
@@ -143,11 +143,7 @@ def _runner(variant: str, opts: argparse.Namespace, model: str, data: Any) -> Ca
     from transformers import PrinterCallback
     from trl import RewardTrainer
 
-    from applications.reward_models.integrations.trl import (
-        MoreConfig,
-        MoreRewardTrainer,
-        pairs_to_dataset,
-    )
+    from applications.reward_models.integrations.trl import MoreRewardTrainer, pairs_to_dataset
 
     def run(out: str) -> Any:
         net, tokenizer = load_reward_model(model)
@@ -156,9 +152,7 @@ def _runner(variant: str, opts: argparse.Namespace, model: str, data: Any) -> Ca
         if variant == "trl":
             trainer = RewardTrainer(net, args, train_dataset=ds, processing_class=tokenizer)
         else:
-            trainer = MoreRewardTrainer(
-                net, args, train_dataset=ds, processing_class=tokenizer, more=MoreConfig()
-            )
+            trainer = MoreRewardTrainer(net, args, train_dataset=ds, processing_class=tokenizer)
         trainer.remove_callback(PrinterCallback)  # keep the output to the table
         return trainer.train()
 

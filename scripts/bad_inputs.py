@@ -117,7 +117,7 @@ def cases(root: Path) -> list[Case]:
         Case("integer option given text", ("--max_steps", "ten", *train), "max_steps"),
         Case("unknown option", ("--learning_rat", "1e-4", *train), "learning_rat"),
         Case("unknown scheme", ("--scheme", "mgda", *train), "scheme"),
-        Case("unknown solver", ("--more.solver", "simplex", *train), "solver"),
+        Case("unknown weighting", ("--more.weighting", "simplex", *train), "weighting"),
         Case(
             "repeated option",
             ("--sources", "shared", "--sources", "lists", *train),

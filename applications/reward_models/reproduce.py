@@ -32,6 +32,7 @@ training noise.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -41,9 +42,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from applications.reward_models.cli import key_value, one_of, option, parse, positive, run_cli
-from applications.reward_models.evaluation import plots, report
-from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
+from applications.reward_models.data.source_spec import SourceSpec
+from applications.reward_models.data.split_config import SplitConfig
+from applications.reward_models.evaluation import report
 from applications.reward_models.evaluation.schema import json_safe
+from applications.reward_models.sections import ModelConfig, OptimConfig, ScoringConfig
 
 __all__ = ["ReproduceSettings", "main", "parse_args", "run_comparison", "run_sweep"]
 
@@ -59,34 +62,30 @@ DESCRIPTION = (
 )
 
 
-@dataclass
-class ReproduceSettings:
+@dataclass(kw_only=True)
+class ReproduceSettings(OptimConfig, ScoringConfig, ModelConfig, SplitConfig):
     """What to train and evaluate (see the module doc and each option's help).
 
-    The size defaults are smaller than the training CLI's (K × 4 pairs per step instead of the
-    paper's K × 16, 100 test pairs per source) so that the eight models train and evaluate on a
-    CPU; ``--pairs_per_source 16`` restores the paper's batch.
+    The data, model, scoring and optimization sections are the training CLI's (same options,
+    same defaults, passed to every training run) except ``max_steps``: 50 instead of 100, so that
+    the eight models train on a CPU (``--max_steps 100`` gives the training CLI's runs;
+    ``--pairs_per_source 16`` the paper's batch).
     """
 
+    max_steps: int = option(
+        50, help="training steps per model (train's default: 100)", check=positive
+    )
     output_dir: str = option("outputs/reproduce", help="root of all outputs")
     seeds: list[int] = option(factory=lambda: [0], help="training seeds; one comparison each")
     sources: list[str] = option(
         factory=lambda: list(DEFAULT_SOURCES),
         help="simulator sources (the first one is the shared-preference source)",
     )
-    model: str = option("minilm", help="backbone name or path")
     schemes: list[str] = option(
         factory=lambda: list(SCHEMES),
         help="subset of raw, single, multitask, more",
         check=one_of(lambda: SCHEMES),
     )
-    max_steps: int = option(50, help="training steps per model", check=positive)
-    train_pairs_per_source: int = option(1000, help="training pairs per source", check=positive)
-    test_pairs_per_source: int = option(100, help="test pairs per source", check=positive)
-    pairs_per_source: int = option(4, help="m: a step holds K x m pairs", check=positive)
-    max_length: int = option(128, help="token budget of prompt + response", check=positive)
-    simulator_seed: int = option(0, help="seed of the simulator (data), fixed across seeds")
-    eval_batch_size: int = option(64, help="test pairs per forward pass", check=positive)
     overrides: dict[str, Any] = option(
         factory=dict,
         parse=key_value,
@@ -113,6 +112,8 @@ class ReproduceSettings:
 
 
 LABELS = {"multitask": "MultiTask", "more": "MORE", "raw": "Raw"}
+_SECTIONS = (SplitConfig, ModelConfig, ScoringConfig, OptimConfig)
+"""The training CLI's sections a reproduction passes to every training run."""
 
 
 def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
@@ -120,18 +121,13 @@ def _train_config(s: ReproduceSettings, **changes: Any) -> Any:
     from applications.reward_models.training.config import from_dict
 
     sources = changes.pop("sources", s.sources)
-    data: dict[str, Any] = {
-        "sources": [{"name": n, "test_split": None} for n in sources],
-        "simulator_seed": s.simulator_seed,
-        "train_pairs_per_source": s.train_pairs_per_source,
-        "test_pairs_per_source": 0,
-        "max_length": s.max_length,
-        "model": s.model,
-        "pairs_per_source": s.pairs_per_source,
-        "max_steps": s.max_steps,
-        "progress_bar": s.progress,
-        "eval_batch_size": s.eval_batch_size,
-    }
+    shared = [f.name for cls in _SECTIONS for f in dataclasses.fields(cls)]
+    data: dict[str, Any] = {name: getattr(s, name) for name in shared}
+    data.update(
+        sources=[{"name": n, "test_split": None} for n in sources],
+        test_pairs_per_source=0,
+        progress_bar=s.progress,
+    )
     return from_dict({**data, **s.overrides, **changes})
 
 
@@ -171,10 +167,8 @@ def _raw_loader(model: str, seed: int) -> Callable[[], tuple[Any, Any]]:
     return load
 
 
-def _split_specs(sources: Sequence[str]) -> list[Any]:
-    from applications.reward_models.data.splits import SplitSpec
-
-    return [SplitSpec(n) for n in sources]
+def _split_specs(sources: Sequence[str]) -> list[SourceSpec]:
+    return [SourceSpec(n) for n in sources]
 
 
 def _test_pairs(s: ReproduceSettings, sources: Sequence[str]) -> dict[str, list]:
@@ -230,6 +224,8 @@ def run_seed(s: ReproduceSettings, seed: int) -> dict[str, Any]:
         for sc, run_dir in _train(cfg, mixed, s.resume).items():
             models[LABELS[sc]] = os.path.join(run_dir, "final")
     _log(f"seed {seed}: evaluating {len(models)} models")
+    from applications.reward_models.evaluation.evaluator import evaluate_models, write_outputs
+
     results, diffs = evaluate_models(
         models,
         _test_pairs(s, s.sources),
@@ -275,6 +271,8 @@ def _evaluate_runs(
     s: ReproduceSettings, dirs: dict[str, str], sources: Sequence[str]
 ) -> dict[str, Any]:
     """The ``metrics.json`` document of the trained ``{scheme: run_dir}`` on ``sources``."""
+    from applications.reward_models.evaluation.evaluator import evaluate_models
+
     results, _ = evaluate_models(
         {LABELS[sc]: os.path.join(d, "final") for sc, d in dirs.items()},
         _test_pairs(s, sources),
@@ -339,6 +337,8 @@ def run_sweep(s: ReproduceSettings, kind: str, values: Sequence[Any] | None = No
     os.makedirs(s.output_dir, exist_ok=True)
     with open(base + ".md", "w", encoding="utf-8") as f:
         f.write("\n".join(text))
+    from applications.reward_models.evaluation import plots
+
     plots.sweep_plot(
         x_name,
         xs,

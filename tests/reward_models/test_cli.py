@@ -15,6 +15,7 @@ from applications.reward_models.cli import (
     ConfigError,
     at_least,
     build_parser,
+    flat_fields,
     in_range,
     key_value,
     one_of,
@@ -183,6 +184,7 @@ def test_reproduce_eval_batch_size_counts_pairs(monkeypatch, tmp_path):
     """One meaning per knob: ``eval_batch_size`` is pairs per forward pass in training and in
     reproduce alike (the old reproduce halved it as if it counted sequences)."""
     from applications.reward_models import reproduce
+    from applications.reward_models.evaluation import evaluator
 
     seen = {}
 
@@ -190,7 +192,7 @@ def test_reproduce_eval_batch_size_counts_pairs(monkeypatch, tmp_path):
         seen["batch_size"] = batch_size
         raise StopIteration
 
-    monkeypatch.setattr(reproduce, "evaluate_models", fake_evaluate_models)
+    monkeypatch.setattr(evaluator, "evaluate_models", fake_evaluate_models)
     settings = reproduce.parse_args(
         ["--output_dir", str(tmp_path), "--schemes", "raw", "--eval_batch_size", "10"]
     )
@@ -213,3 +215,54 @@ def test_config_files_work_for_evaluate_and_rjs(tmp_path):
     stage, cfg = rjs_args(["score", "--config", str(path), "--n", "3"])
     assert (stage, cfg.output_dir, cfg.n, cfg.rms) == ("score", "r", 3, ["a=/x"])
     assert cfg.trust_remote_code is True
+
+
+def _shadow(leaf):
+    import copy
+    import types
+
+    shadow = copy.copy(leaf.field)
+    shadow.name, shadow.type = leaf.name, leaf.type
+    meta = {k: leaf.field.metadata[k] for k in ("help", "aliases") if leaf.field.metadata.get(k)}
+    shadow.metadata = types.MappingProxyType(meta)
+    return shadow
+
+
+def _actions(parser) -> list[tuple]:
+    keys = ("option_strings", "dest", "nargs", "const", "default", "required", "help")
+    return [
+        (*(getattr(a, k) for k in keys), getattr(a.type, "__name__", a.type))
+        for a in parser._actions
+        if a.dest != "help"
+    ]
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("applications.reward_models.training.config", "TrainConfig"),
+        ("applications.reward_models.evaluation.config", "EvalConfig"),
+        ("applications.reward_models.reproduce", "ReproduceSettings"),
+        ("applications.reward_models.rjs.config", "RJSConfig"),
+        ("applications.reward_models.study.config", "StudyConfig"),
+    ],
+)
+def test_every_option_gets_the_arguments_hf_argument_parser_gives_it(module, name):
+    """The parser re-implements HfArgumentParser's field mapping (so --help imports no
+    transformers): the same flags, types, defaults and nargs, field by field."""
+    import argparse
+    import copy
+    import importlib
+
+    from transformers import HfArgumentParser
+
+    from applications.reward_models.cli._hf_fields import add_field_argument
+
+    cls = getattr(importlib.import_module(module), name)
+    leaves = [leaf for leaf in flat_fields(cls) if leaf.field.metadata.get("parse") is None]
+    assert leaves
+    for leaf in leaves:
+        ours, theirs = argparse.ArgumentParser(), HfArgumentParser([])
+        add_field_argument(ours, _shadow(leaf))
+        HfArgumentParser._parse_dataclass_field(theirs, copy.copy(_shadow(leaf)))
+        assert _actions(ours) == _actions(theirs), leaf.name

@@ -16,9 +16,10 @@ options, declared with :func:`option` (help text, a range check, aliases). :func
   option and the allowed range; an option given twice, an unknown option (with a "did you
   mean") and a missing required option are errors.
 
-Built on :class:`transformers.HfArgumentParser` (the convention of ``TrainingArguments`` and
-TRL's ``TrlParser``), which maps flat fields to ``argparse`` arguments. Nested dataclasses are
-flattened here into dotted fields before being handed to it, and fields it cannot express
+Flat fields map to ``argparse`` arguments exactly as :class:`transformers.HfArgumentParser` maps
+them (the convention of ``TrainingArguments`` and TRL's ``TrlParser``; re-implemented in
+:mod:`._hf_fields` so that parsing imports no transformers). Nested dataclasses are flattened
+here into dotted fields first, and fields it cannot express
 (``list`` of dataclasses, ``dict``) declare their own ``parse`` function.
 """
 

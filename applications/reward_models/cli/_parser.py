@@ -1,6 +1,7 @@
 """The ``argparse`` layer of :mod:`applications.reward_models.cli`.
 
-:class:`OptionParser` is a :class:`transformers.HfArgumentParser` that raises
+:class:`OptionParser` is an ``argparse`` parser with ``transformers.HfArgumentParser``'s mapping
+of dataclass fields (:mod:`._hf_fields`, without importing transformers) that raises
 :class:`ConfigError` instead of printing usage and exiting, rejects repeated and unknown options
 (with a suggestion), reads ``--config`` files as text and converts their values with the same
 argument types as the command line.
@@ -15,8 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from transformers import HfArgumentParser
-
+from applications.reward_models.cli._hf_fields import add_field_argument
 from applications.reward_models.cli.strict_yaml import YAMLConfigError, load_yaml_file
 
 NULLS = ("null", "none", "~", "")
@@ -79,19 +79,20 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{', '.join(flags)} {self._format_args(action, action.dest.upper())}"
 
 
-class OptionParser(HfArgumentParser):
-    """``HfArgumentParser`` with one-line errors, ``--config`` files and strict options."""
+class OptionParser(argparse.ArgumentParser):
+    """``argparse`` with ``HfArgumentParser``'s dataclass fields (:mod:`._hf_fields`), one-line
+    errors, ``--config`` files and strict options."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
-        super().__init__(None, **kwargs)
+        super().__init__(**kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise ConfigError(message)
 
     def add_dataclass_field(self, field: dataclasses.Field, *, nullable: bool) -> None:
         """Add ``--name`` (and ``--no_name`` for a true-by-default flag) for ``field``."""
-        self._parse_dataclass_field(self, field)
+        add_field_argument(self, field)
         action = self._option_string_actions[f"--{field.name}"]
         if action.help:
             action.help = action.help.replace("%", "%%")

@@ -1,73 +1,58 @@
-"""Preference data: canonical pairs, sources, the simulator and sampling."""
+"""Preference data: canonical pairs, sources, the simulator and sampling.
+
+The names below are re-exported lazily (PEP 562): the modules are imported on first use, so
+that ``import applications.reward_models.data.source_spec`` (every CLI's ``--help``) imports no
+torch.
+"""
 
 from __future__ import annotations
 
-from applications.reward_models.data.canonical import load_canonical, save_pairs
-from applications.reward_models.data.collate import (
-    PairCollator,
-    encode_many,
-    encode_prompt_response,
-    filter_overlength,
-    format_text,
-    pad_sequences,
-)
-from applications.reward_models.data.hh_rlhf import load_hh_rlhf
-from applications.reward_models.data.io import DataSourceError, read_local_rows
-from applications.reward_models.data.oasst1 import load_oasst1
-from applications.reward_models.data.sampling import (
-    BalancedBatchSampler,
-    UniformBatchSampler,
-    resample_indices,
-)
-from applications.reward_models.data.schema import (
-    DROP_REASONS,
-    DropReport,
-    PreferencePair,
-    validate_pair_texts,
-)
-from applications.reward_models.data.simulator import (
-    SOURCE_DRIFTS,
-    PreferenceSimulator,
-    SourceDrift,
-    gold_utility,
-)
-from applications.reward_models.data.sources import (
-    SOURCE_KINDS,
-    SOURCE_OPTIONS,
-    SourceSpec,
-    load_pairs,
-)
-from applications.reward_models.data.summarize import load_summarize
-from applications.reward_models.data.webgpt import load_webgpt
+import importlib
+from typing import Any
 
-__all__ = [
-    "DROP_REASONS",
-    "SOURCE_DRIFTS",
-    "SOURCE_KINDS",
-    "SOURCE_OPTIONS",
-    "BalancedBatchSampler",
-    "DataSourceError",
-    "DropReport",
-    "PairCollator",
-    "PreferencePair",
-    "PreferenceSimulator",
-    "SourceDrift",
-    "SourceSpec",
-    "UniformBatchSampler",
-    "encode_many",
-    "encode_prompt_response",
-    "filter_overlength",
-    "format_text",
-    "gold_utility",
-    "load_canonical",
-    "load_hh_rlhf",
-    "load_oasst1",
-    "load_pairs",
-    "load_summarize",
-    "load_webgpt",
-    "pad_sequences",
-    "read_local_rows",
-    "resample_indices",
-    "save_pairs",
-    "validate_pair_texts",
-]
+_EXPORTS: dict[str, str] = {
+    "load_canonical": "canonical",
+    "save_pairs": "canonical",
+    "PairCollator": "collate",
+    "encode_many": "collate",
+    "encode_prompt_response": "collate",
+    "filter_overlength": "collate",
+    "format_text": "collate",
+    "pad_sequences": "collate",
+    "load_hh_rlhf": "hh_rlhf",
+    "DataSourceError": "io",
+    "read_local_rows": "io",
+    "load_oasst1": "oasst1",
+    "BalancedBatchSampler": "sampling",
+    "UniformBatchSampler": "sampling",
+    "resample_indices": "sampling",
+    "DROP_REASONS": "schema",
+    "DropReport": "schema",
+    "PreferencePair": "schema",
+    "validate_pair_texts": "schema",
+    "SOURCE_DRIFTS": "simulator",
+    "PreferenceSimulator": "simulator",
+    "SourceDrift": "simulator",
+    "gold_utility": "simulator",
+    "SOURCE_OPTIONS": "source_spec",
+    "SourceSpec": "source_spec",
+    "SOURCE_KINDS": "sources",
+    "load_pairs": "sources",
+    "SplitConfig": "split_config",
+    "load_summarize": "summarize",
+    "load_webgpt": "webgpt",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

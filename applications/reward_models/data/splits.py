@@ -35,19 +35,20 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from applications.reward_models.data.schema import DropReport, PreferencePair
+from applications.reward_models.data.source_spec import SourceSpec
 
 __all__ = [
     "HELD_OUT_DROP",
     "SIMULATOR_TEST_PAIRS",
     "SourceData",
     "SourceSplit",
-    "SplitSpec",
+    "as_test_source",
     "configured_specs",
     "drop_overlength",
     "load_source_data",
@@ -66,55 +67,6 @@ def seeded_unit(seed: int | str, key: str) -> float:
     """``sha256(f"{seed}|{key}")`` mapped to [0, 1): a seeded, order-independent coin."""
     digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
-
-
-@dataclass(frozen=True)
-class SplitSpec:
-    """One preference source and where its test pairs come from (see the module doc).
-
-    Attributes:
-        name: source name (one MORE objective); a simulator source for ``kind="simulator"``.
-        kind: a ``data.sources.SOURCE_KINDS`` name.
-        path: local file / directory or Hub name of the training data (``None``: Hub default).
-        split: training split of ``path``.
-        test_split: test split of ``path`` (``None``: no test pairs for this source).
-        test_path: a separate test file / directory (mutually exclusive with ``holdout_fraction``).
-        holdout_fraction: share of ``path``'s prompts held out as test pairs, in (0, 1).
-        cap_train: real sources: keep at most ``train_pairs`` training pairs (seeded subset).
-        options: loader options (``data.sources.SOURCE_OPTIONS``).
-    """
-
-    name: str
-    kind: str = "simulator"
-    path: str | None = None
-    split: str = "train"
-    test_split: str | None = "test"
-    test_path: str | None = None
-    holdout_fraction: float | None = None
-    cap_train: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        h = self.holdout_fraction
-        if h is not None and not 0.0 < h < 1.0:
-            raise ValueError(f"source {self.name!r}: holdout_fraction must lie in (0, 1), got {h}")
-        if h is not None and self.test_path is not None:
-            raise ValueError(f"source {self.name!r}: give test_path or holdout_fraction, not both")
-        if self.kind == "simulator" and (h is not None or self.test_path is not None):
-            raise ValueError(
-                f"simulator source {self.name!r} has its own test prompts; "
-                "test_path / holdout_fraction do not apply"
-            )
-
-    def test_rule(self) -> str:
-        """Where the test pairs come from, as written to ``metrics.json``."""
-        if self.test_split is None:
-            return "none"
-        if self.test_path is not None:
-            return f"test_path {self.test_path}"
-        if self.holdout_fraction is not None:
-            return f"holdout_fraction {self.holdout_fraction} of {self.path}"
-        return f"{self.kind} split {self.test_split!r}"
 
 
 @dataclass(frozen=True)
@@ -146,22 +98,21 @@ def _is_local_file(path: str | None) -> bool:
 
 
 def _load(
-    spec: SplitSpec,
+    spec: SourceSpec,
     path: str | None,
     split: str,
     max_pairs: int | None,
     data_seed: int,
     drops: DropReport,
 ) -> list[PreferencePair]:
-    from applications.reward_models.data.sources import SourceSpec, load_pairs
+    from applications.reward_models.data.sources import load_pairs
 
     options = dict(spec.options)
     if spec.kind == "webgpt" and spec.holdout_fraction is not None:
         # WebGPT's own split IS the holdout rule (same hash, same seed): hold out through it.
         options["test_fraction"] = spec.holdout_fraction
-    return load_pairs(
-        SourceSpec(spec.name, spec.kind, path, split, max_pairs, data_seed, options), drops
-    )
+    read = replace(spec, path=path, split=split, options=options, test_path=None)
+    return load_pairs(read, drops, max_pairs=max_pairs, seed=data_seed)
 
 
 def _seeded_subset(
@@ -184,7 +135,7 @@ def _by_unit(
     return kept, taken
 
 
-def _check_not_one_file(spec: SplitSpec) -> None:
+def _check_not_one_file(spec: SourceSpec) -> None:
     if _is_local_file(spec.path) and spec.kind != "webgpt":
         raise ValueError(
             f"source {spec.name!r}: {spec.path} is one file, so it would be both the training and "
@@ -194,7 +145,7 @@ def _check_not_one_file(spec: SplitSpec) -> None:
 
 
 def _test_and_pool(
-    spec: SplitSpec,
+    spec: SourceSpec,
     data_seed: int,
     train_pairs: int | None,
     test_pairs: int | None,
@@ -229,7 +180,7 @@ def _texts(pair: PreferencePair) -> tuple[str, str, str]:
 
 
 def split_source(
-    spec: SplitSpec,
+    spec: SourceSpec,
     *,
     data_seed: int,
     train_pairs: int | None,
@@ -259,7 +210,7 @@ def split_source(
     )
 
 
-def _check_names(specs: Sequence[SplitSpec]) -> None:
+def _check_names(specs: Sequence[SourceSpec]) -> None:
     names = [s.name for s in specs]
     if not specs:
         raise ValueError("no sources given")
@@ -269,7 +220,7 @@ def _check_names(specs: Sequence[SplitSpec]) -> None:
 
 
 def split_rule(
-    specs: Sequence[SplitSpec], data_seed: int, calibration_fraction: float
+    specs: Sequence[SourceSpec], data_seed: int, calibration_fraction: float
 ) -> dict[str, Any]:
     """The split settings as written to ``metrics.json`` (``settings.split``)."""
     return {
@@ -280,7 +231,7 @@ def split_rule(
 
 
 def load_splits(
-    specs: Sequence[SplitSpec],
+    specs: Sequence[SourceSpec],
     *,
     data_seed: int,
     train_pairs: int | None,
@@ -324,7 +275,7 @@ def load_splits(
 
 
 def load_test_pairs(
-    specs: Sequence[SplitSpec],
+    specs: Sequence[SourceSpec],
     *,
     data_seed: int,
     test_pairs: int | None,
@@ -349,28 +300,23 @@ def load_test_pairs(
     return out
 
 
-# -- adapter for the training configuration (duck-typed: data/ never imports training/) --------
+def as_test_source(spec: SourceSpec) -> SourceSpec:
+    """``spec`` as a test set to score: a lone local file given without ``test_path`` or
+    ``holdout_fraction`` is the test file itself (on the evaluate command line a file names the
+    pairs to score); anything else is scored by the split rule as training held it out."""
+    if _is_local_file(spec.path) and spec.holdout_fraction is None and spec.test_path is None:
+        return replace(spec, path=None, test_path=spec.path)
+    return spec
 
 
-def _spec_from_config(source: Any) -> SplitSpec:
-    """The :class:`SplitSpec` of ``source``'s same-named attributes (``test_path`` and
-    ``holdout_fraction`` may be missing: older configs have none; any other is required)."""
-    optional = ("test_path", "holdout_fraction")
-    values = {
-        f.name: getattr(source, f.name)
-        for f in fields(SplitSpec)
-        if f.name not in optional or hasattr(source, f.name)
-    }
-    return SplitSpec(**{**values, "options": dict(values["options"])})
-
-
-def configured_specs(config: Any) -> list[SplitSpec]:
-    """``config.sources`` as :class:`SplitSpec`, or every default simulator source."""
+def configured_specs(config: Any) -> list[SourceSpec]:
+    """``config.sources`` (a list of :class:`SourceSpec`), or every default simulator source
+    when it is empty; ``config`` is a job's config with the data sections."""
     if config.sources:
-        return [_spec_from_config(s) for s in config.sources]
+        return list(config.sources)
     from applications.reward_models.data.simulator import PreferenceSimulator
 
-    return [SplitSpec(name=n) for n in PreferenceSimulator(config.simulator_seed).source_names]
+    return [SourceSpec(name=n) for n in PreferenceSimulator(config.simulator_seed).source_names]
 
 
 def drop_overlength(data: SourceData, tokenizer: Any, max_length: int) -> None:
@@ -390,7 +336,7 @@ def drop_overlength(data: SourceData, tokenizer: Any, max_length: int) -> None:
 def load_source_data(config: Any, tokenizer: Any) -> SourceData:
     """:func:`load_splits` for a training config, over-length pairs dropped and counted.
 
-    ``config`` needs ``sources`` (objects with the :class:`SplitSpec` fields), ``simulator_seed``
+    ``config`` needs ``sources`` (:class:`SourceSpec`), ``simulator_seed``
     (the data seed), ``train_pairs_per_source``, ``test_pairs_per_source`` (0: all pairs of real
     sources, none of simulator sources),
     ``max_length`` and optionally ``calibration_fraction``. The training seed is not used.

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from applications.reward_models.cli import at_least, key_value, option, parse, positive
+from applications.reward_models.cli import key_value, option, parse, positive
+from applications.reward_models.data.source_spec import SourceSpec, parse_source
+from applications.reward_models.data.split_config import EvalSplitConfig
+from applications.reward_models.sections import ScoringConfig
 
 PROG = "python -m applications.reward_models.evaluate"
 DESCRIPTION = (
@@ -14,28 +17,24 @@ DESCRIPTION = (
 )
 
 
-@dataclass
-class EvalConfig:
-    """What to evaluate and where to write it (see each option's help)."""
+@dataclass(kw_only=True)
+class EvalConfig(ScoringConfig, EvalSplitConfig):
+    """What to evaluate and where to write it (see each option's help). The split and scoring
+    sections are the training CLI's, with its defaults, so ``--models`` and ``--output_dir``
+    alone score the test pairs of a default training run as it scored them."""
 
     models: list[str] = option(
         help="reward models as NAME=PATH (checkpoint, run folder with final/, alias or hub id)",
         metavar="NAME=PATH",
     )
     output_dir: str = option(help="folder for metrics.json, report.md and the plots")
-    sources: list[str] = option(
+    sources: list[SourceSpec] = option(
         factory=list,
+        parse=parse_source,
         metavar="NAME[:KIND[:PATH]]",
-        help="test sets; empty: every simulator source",
+        help="test sets (a lone file is the test file; file: mappings as for train); "
+        "empty: every simulator source",
     )
-    n_per_source: int = option(
-        500, help="test pairs per source (0: all rows of real sources)", check=at_least(0)
-    )
-    simulator_seed: int = option(0, help="seed of the simulator's test pairs")
-    eval_batch_size: int = option(
-        32, help="test pairs per forward pass", check=positive, aliases=("--batch_size",)
-    )
-    max_length: int = option(512, help="token budget of prompt + response", check=positive)
     bins: list[int] = option(
         factory=lambda: [5, 10, 20], help="ECE bin counts to report", check=positive
     )

@@ -18,8 +18,10 @@ canonical ``PreferencePair`` rows: ``prompt``, ``chosen``, ``rejected``, optiona
 
 Test pairs come from :func:`data.splits.load_test_pairs` with the data seed
 ``--simulator_seed``: the same pairs a training run with that ``simulator_seed`` held out. A
-``PATH`` that is one file is read whole as the test file (``SplitSpec.test_path``); to score
-the held-out part of a training file, give ``EvalSource.holdout_fraction`` as in training.
+``PATH`` that is one file is read whole as the test file (``SourceSpec.test_path``,
+:func:`data.splits.as_test_source`); to score the held-out part of a training file, give the
+source's ``holdout_fraction`` as in training (a ``--config`` mapping, the training CLI's
+:class:`~..data.source_spec.SourceSpec`).
 
 Outputs in ``--output_dir``: ``metrics.json`` (the one schema of :mod:`.schema`: every number
 of :func:`scorer.source_metrics` per model × source, pooled and averaged values, drop counts
@@ -35,82 +37,35 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import torch
 
 from applications.reward_models.data.schema import DropReport, PreferencePair
-from applications.reward_models.data.splits import SplitSpec, load_test_pairs, split_rule
+from applications.reward_models.data.source_spec import SourceSpec
+from applications.reward_models.data.splits import (
+    as_test_source,
+    configured_specs,
+    load_test_pairs,
+    split_rule,
+)
 from applications.reward_models.evaluation import plots, report
 from applications.reward_models.evaluation.labels import model_map, parse_model_arg
 from applications.reward_models.evaluation.schema import metrics_document, write_metrics
 from applications.reward_models.evaluation.scorer import evaluate_model
 
 __all__ = [
-    "EvalSource",
     "evaluate",
     "evaluate_models",
     "load_checkpoint",
     "load_eval_pairs",
     "main",
     "parse_model_arg",
-    "parse_source_arg",
     "write_outputs",
 ]
 
-REAL_KINDS = ("hh_helpful", "hh_harmless", "oasst1", "webgpt", "summarize")
-KINDS = ("simulator", "pairs", *REAL_KINDS)
-
 ModelLoader = Callable[[], tuple[torch.nn.Module, Any]]
-
-
-@dataclass(frozen=True)
-class EvalSource:
-    """A test set: ``name`` (table column), ``kind`` (see module doc), ``path``, ``split``
-    (the test split of ``path``) and ``holdout_fraction`` (score the held-out share of a
-    training file, as :class:`data.splits.SplitSpec`)."""
-
-    name: str
-    kind: str = "simulator"
-    path: str | None = None
-    split: str = "test"
-    holdout_fraction: float | None = None
-
-    def split_spec(self) -> SplitSpec:
-        """The :class:`SplitSpec` whose test pairs this source scores (a lone file given
-        without ``holdout_fraction`` is the test file itself)."""
-        one_file = self.path is not None and os.path.isfile(os.path.expanduser(self.path))
-        if one_file and self.holdout_fraction is None:
-            return SplitSpec(self.name, self.kind, None, test_split=self.split, test_path=self.path)
-        return SplitSpec(
-            self.name,
-            self.kind,
-            self.path,
-            test_split=self.split,
-            holdout_fraction=self.holdout_fraction,
-        )
-
-
-def parse_source_arg(text: str) -> EvalSource:
-    """``NAME``, ``NAME:KIND`` or ``NAME:KIND:PATH`` → :class:`EvalSource`.
-
-    Raises:
-        ValueError: empty name, unknown kind, or a ``pairs`` source without a path.
-    """
-    parts = [p.strip() for p in text.split(":", 2)]
-    name = parts[0]
-    kind = parts[1] if len(parts) > 1 and parts[1] else "simulator"
-    path = parts[2] if len(parts) > 2 and parts[2] else None
-    if not name:
-        raise ValueError(f"source {text!r}: empty name")
-    if kind not in KINDS:
-        raise ValueError(f"source {text!r}: unknown kind {kind!r}; expected one of {KINDS}")
-    if kind == "pairs" and path is None:
-        raise ValueError(
-            f"source {text!r}: kind 'pairs' needs a file, e.g. {name}:pairs:test.jsonl"
-        )
-    return EvalSource(name=name, kind=kind, path=path)
 
 
 def _resolve_checkpoint(path: str) -> str:
@@ -145,26 +100,31 @@ def load_checkpoint(path: str, *, trust_remote_code: bool = False) -> tuple[torc
 
 
 def load_eval_pairs(
-    sources: Sequence[EvalSource],
-    n_per_source: int | None = 500,
+    sources: Sequence[SourceSpec],
+    n_per_source: int | None = 100,
     simulator_seed: int = 0,
     drops: DropReport | None = None,
 ) -> dict[str, list[PreferencePair]]:
     """Test pairs per source name by the one split rule (:func:`data.splits.load_test_pairs`)
     with data seed ``simulator_seed``: simulator sources generate ``n_per_source`` test pairs
-    (500 with ``None``); the others keep a seeded subset of at most ``n_per_source`` (all with
-    ``None``). Rows the loaders drop are counted in ``drops``.
+    (500 with ``None``; 100 by default, as training); the others keep a seeded subset of at
+    most ``n_per_source`` (all with ``None``). Rows the loaders drop are counted in ``drops``.
 
     Raises:
         ValueError: duplicated names, unknown simulator source, bad path, or an empty source.
     """
     for s in sources:
-        if s.kind == "pairs" and s.path is not None and not os.path.exists(s.path):
-            raise ValueError(f"source {s.name!r}: file {s.path!r} does not exist")
+        if s.kind == "pairs" and s.path is None and s.test_path is None:
+            raise ValueError(
+                f"source {s.name!r}: kind 'pairs' needs a file, e.g. {s.name}:pairs:test.jsonl"
+            )
+        for path in (s.path, s.test_path):
+            if s.kind == "pairs" and path is not None and not os.path.exists(path):
+                raise ValueError(f"source {s.name!r}: file {path!r} does not exist")
     if not sources:
         raise ValueError("no sources to evaluate on")
     return load_test_pairs(
-        [s.split_spec() for s in sources],
+        [as_test_source(s) for s in sources],
         data_seed=simulator_seed,
         test_pairs=n_per_source,
         drops=drops,
@@ -175,8 +135,8 @@ def evaluate_models(
     models: Mapping[str, str | ModelLoader],
     test: Mapping[str, Sequence[PreferencePair]],
     *,
-    batch_size: int = 32,
-    max_length: int = 512,
+    batch_size: int = 64,
+    max_length: int = 192,
     bins: Sequence[int] = (5, 10, 20),
     progress: bool = True,
     trained_on: Mapping[str, str] | None = None,
@@ -244,13 +204,13 @@ def write_outputs(
 
 def evaluate(
     models: Mapping[str, str | ModelLoader],
-    sources: Sequence[EvalSource],
+    sources: Sequence[SourceSpec],
     output_dir: str,
     *,
-    n_per_source: int | None = 500,
+    n_per_source: int | None = 100,
     simulator_seed: int = 0,
-    batch_size: int = 32,
-    max_length: int = 512,
+    batch_size: int = 64,
+    max_length: int = 192,
     bins: Sequence[int] = (5, 10, 20),
     trained_on: Mapping[str, str] | None = None,
     make_plots: bool = True,
@@ -274,7 +234,7 @@ def evaluate(
     for s in sources:
         results["sources"][s.name].update(asdict(s))
     results["drops"] = drops.to_dict()
-    specs = [s.split_spec() for s in sources]
+    specs = [as_test_source(s) for s in sources]
     results["settings"] = {
         "split": split_rule(specs, simulator_seed, 0.0),
         "n_per_source": n_per_source,
@@ -293,18 +253,12 @@ def run_config(config: Any) -> int:
         models = model_map(config.models)
         for path in models.values():
             _resolve_checkpoint(path)
-        if config.sources:
-            sources = [parse_source_arg(s) for s in config.sources]
-        else:
-            from applications.reward_models.data.simulator import PreferenceSimulator
-
-            names = PreferenceSimulator(config.simulator_seed).source_names
-            sources = [EvalSource(n) for n in names]
+        sources = configured_specs(config)
         results = evaluate(
             models,
             sources,
             config.output_dir,
-            n_per_source=config.n_per_source or None,
+            n_per_source=config.test_pairs_per_source or None,
             simulator_seed=config.simulator_seed,
             batch_size=config.eval_batch_size,
             max_length=config.max_length,

@@ -4,20 +4,24 @@ Per micro-batch of K·m pairs (m of each of the K sources, :class:`SourceBalance
 Δ_j = r(x_j, y_w) − r(x_j, y_l) (− margin_j when the dataset has TRL's ``margin`` column):
 
 * L_i = mean_{j ∈ source i} −log σ(Δ_j), the Bradley–Terry loss of source i;
-* λ = argmin_{λ ∈ Δ} ‖Σ_i λ_i g_i / s_i‖², g_i = ∂L_i/∂θ_S on the configured subspace S (default
-  the reward head, as MORE — Zeng et al., 2023), by :class:`mooptim.weighting.MinNormWeighting`;
-  under ``torch.distributed`` the g_i are averaged over ranks first, so λ is identical on every
-  rank;
+* λ from the g_i = ∂L_i/∂θ_S on the configured subspace S (default the reward head), by the
+  configured weighting (default MGDA's λ = argmin_{λ ∈ Δ} ‖Σ_i λ_i g_i / s_i‖², as MORE — Zeng
+  et al., 2023): the project's one MORE step :class:`~..training.step.MoreStep`, the training
+  CLI's, with every ``more_*`` option of :class:`~.trl_config.MoreRewardConfig` (``lambda_pairs``
+  included); under ``torch.distributed`` the g_i are averaged over ranks first, so λ is
+  identical on every rank;
 * the loss handed to TRL's backward is Σ_i λ_i L_i (plus TRL's
   ``center_rewards_coefficient`` term when set).
 
 Everything else is TRL's: model loading, tokenization (``processing_class``), TRL's metrics
 (accuracy, margin, rewards), optimizer, scheduler, gradient accumulation, logging and checkpoints
-(the weighting's EMA / warm-start state is saved beside them as ``more_weighting.pt``). λ and the
-per-source losses are logged as ``lambda/<source>`` and ``loss/<source>``. Evaluation uses TRL's
-plain loss.
+(the weighting's configuration and EMA / warm-start state are saved beside them as
+``more_weighting.pt``; the MORE options are recorded in the model card). λ and the per-source
+losses are logged as ``lambda/<source>`` and ``loss/<source>``. Evaluation uses TRL's plain loss
+and adds per-source accuracy and ECE (``eval_accuracy/<source>``, ``eval_ece/<source>``; the
+project's :mod:`~..evaluation.metrics`).
 
-Install with the ``trl`` extra: ``pip install "mooptim[rm,trl]"``.
+Install with the ``trl`` extra: ``pip install -e ".[rm,trl]"``.
 """
 
 from __future__ import annotations
@@ -29,11 +33,7 @@ from typing import Any, ClassVar
 import torch
 from trl import RewardConfig, RewardTrainer
 
-from applications.reward_models.integrations._project import (
-    MoreConfig,
-    build_weighting,
-    source_losses,
-)
+from applications.reward_models.integrations.trl_config import MoreRewardConfig, more_config
 from applications.reward_models.integrations.trl_data import (
     SOURCE_COLUMN,
     SourceBalancedSampler,
@@ -41,11 +41,12 @@ from applications.reward_models.integrations.trl_data import (
     pairs_to_dataset,
     source_names,
 )
+from applications.reward_models.integrations.trl_eval import SourceMargins, more_card_section
+from applications.reward_models.training.weighting import more_step
 
 __all__ = [
-    "MoreConfig",
+    "MoreRewardConfig",
     "MoreRewardTrainer",
-    "RewardConfig",
     "SourceBalancedSampler",
     "SourceCollator",
     "pairs_to_dataset",
@@ -75,15 +76,12 @@ class MoreRewardTrainer(RewardTrainer):
 
     Args:
         model: as for ``RewardTrainer`` (a model id / directory or a ``num_labels=1`` model).
-        args: TRL's ``RewardConfig``. ``per_device_train_batch_size`` must be K·m (m pairs of
-            each of the K sources per device and micro-batch); ``data_seed`` (else ``seed``)
-            seeds the balanced sampler.
-        more: the MORE options, the training CLI's :class:`MoreConfig` (``subspace``,
-            ``last_n_blocks``, ``normalizer``, ``ema_alpha``, ``strategy``, ``solver``,
-            ``scale_by_num_objectives``); default the paper's.
+        args: a :class:`~.trl_config.MoreRewardConfig` (TRL's ``RewardConfig`` plus the
+            ``more_*`` options; a plain ``RewardConfig`` trains with the paper's MORE options).
+            ``per_device_train_batch_size`` must be K·m (m pairs of each of the K sources per
+            device and micro-batch); ``data_seed`` (else ``seed``) seeds the balanced sampler.
         sources: the K sources in objective order; default: order of first appearance in
             the ``source`` column.
-        resample_to: pairs per source per epoch (default the largest source's size).
         **kwargs: every other ``RewardTrainer`` argument (``train_dataset`` with a ``source``
             column is required; ``eval_dataset``, ``processing_class``, ``callbacks``, ...).
             A custom ``data_collator`` must add ``source_ids`` (the pairs' sources, a list) to
@@ -105,15 +103,13 @@ class MoreRewardTrainer(RewardTrainer):
         model: Any,
         args: RewardConfig | None = None,
         *,
-        more: MoreConfig | None = None,
         sources: Sequence[str] | None = None,
-        resample_to: int | None = None,
         **kwargs: Any,
     ) -> None:
         raw = _train_sources(kwargs.get("train_dataset"))
         self.source_names = list(sources) if sources is not None else source_names(raw)
-        self.more = more if more is not None else MoreConfig()
-        self.resample_to = resample_to
+        self.more = more_config(args)
+        self.resample_to = getattr(args, "more_resample_to", None)
         own_collator = kwargs.get("data_collator") is None
         super().__init__(model, args, **kwargs)
         if own_collator:  # TRL's collator, plus the sources of the pairs
@@ -122,7 +118,9 @@ class MoreRewardTrainer(RewardTrainer):
                 pad_to_multiple_of=self.data_collator.pad_to_multiple_of,
             )
         self._check_setup(raw)
-        self.weighting = build_weighting(self.more, self.model, len(self.source_names))
+        self.more_step = more_step(self.more, self.model, len(self.source_names))
+        self.weighting = self.more_step.weighting
+        self._eval_margins = SourceMargins(self.source_names)
         device = self.args.device
         self._lambda_sum = torch.zeros(len(self.source_names), dtype=torch.float64, device=device)
         self._loss_sum = torch.zeros_like(self._lambda_sum)
@@ -203,6 +201,8 @@ class MoreRewardTrainer(RewardTrainer):
         )
         if self.model.training and source_ids is not None:
             loss = self._more_loss(outputs.logits, inputs, source_ids)
+        elif source_ids is not None:
+            self._eval_margins.add(self.accelerator, outputs.logits, source_ids)
         return (loss, outputs) if return_outputs else loss
 
     def _more_loss(
@@ -212,12 +212,13 @@ class MoreRewardTrainer(RewardTrainer):
         margins = chosen - rejected
         if "margin" in inputs:
             margins = margins - inputs["margin"]
-        losses, _ = source_losses(margins, source_ids, self.source_names)
-        out = self.weighting.combine(losses)
+        out = self.more_step(margins, source_ids, self.source_names)
         # Accumulated on the device; read once per logging step (in log()).
         self._lambda_sum += out.weights.to(self._lambda_sum)
-        present = out.present.to(self._loss_count)
-        self._loss_sum += out.losses.to(self._loss_sum) * present
+        present = out.solved.present.to(self._loss_count)
+        zero = margins.new_zeros(())
+        values = torch.stack([zero if li is None else li.detach() for li in out.losses])
+        self._loss_sum += values.to(self._loss_sum)
         self._loss_count += present
         self._lambda_steps += 1
         loss = out.loss
@@ -226,7 +227,24 @@ class MoreRewardTrainer(RewardTrainer):
             loss = loss + coef * torch.mean((chosen + rejected) ** 2)
         return loss
 
-    # -- logging and checkpoints ----------------------------------------------------------------
+    # -- evaluation, logging and checkpoints ----------------------------------------------------
+
+    def evaluate(
+        self,
+        eval_dataset: Any = None,
+        ignore_keys: list[str] | None = None,
+        metric_key_prefix: str = "eval",
+    ) -> dict[str, float]:
+        """TRL's evaluation plus per-source accuracy and ECE (``<prefix>_accuracy/<source>``,
+        ``<prefix>_ece/<source>``; M = 10 equal-width bins on both orderings, the paper's ECE)
+        when the evaluation dataset has a ``source`` column."""
+        self._eval_margins.reset()
+        metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        per_source = self._eval_margins.metrics(metric_key_prefix)
+        if per_source:
+            metrics.update(per_source)
+            super().log(per_source)
+        return metrics
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """TRL's log plus ``lambda/<source>`` (mean λ since the last log) and ``loss/<source>``."""
@@ -247,7 +265,8 @@ class MoreRewardTrainer(RewardTrainer):
     def _save_rng_state(self, output_dir: str) -> None:
         super()._save_rng_state(output_dir)
         if self.is_world_process_zero():  # λ and the EMA are identical on every rank
-            torch.save(self.weighting.state_dict(), os.path.join(output_dir, WEIGHTING_FILE))
+            record = {"config": self.more_step.config(), "state": self.more_step.state_dict()}
+            torch.save(record, os.path.join(output_dir, WEIGHTING_FILE))
 
     def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
         super()._load_optimizer_and_scheduler(checkpoint)
@@ -258,4 +277,18 @@ class MoreRewardTrainer(RewardTrainer):
             raise ValueError(
                 f"{checkpoint}: no {WEIGHTING_FILE}; not a MoreRewardTrainer checkpoint"
             )
-        self.weighting.load_state_dict(torch.load(path, weights_only=True))
+        record = torch.load(path, weights_only=True)
+        if record.get("config") != self.more_step.config():
+            raise ValueError(
+                f"{path}: the checkpoint's weighting {record.get('config')} is not this run's "
+                f"{self.more_step.config()}; resume with the same more_* options"
+            )
+        self.more_step.load_state_dict(record["state"])
+
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """TRL's model card plus a section recording the MORE options of the run."""
+        super().create_model_card(*args, **kwargs)
+        path = os.path.join(self.args.output_dir, "README.md")
+        if self.is_world_process_zero() and os.path.isfile(path):
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(more_card_section(self.more, self.source_names))

@@ -3,8 +3,12 @@
 Defaults are the offline CPU run: 32 simulator prompts, n = 4 samples from SmolLM2-135M-Instruct,
 MiniLM reward models of the MultiTask and MORE schemes from the training CLI's default layout
 ``outputs/reward_models/<scheme>/final``, a few SFT steps, judged by the simulator's gold utility.
-Parsing and checks: :mod:`applications.reward_models.cli` (``--output_dir``, ``--config``; the
-dashed spellings ``--num-prompts``, ``--out-dir`` and ``--sim-seed`` still work).
+Parsing and checks: :mod:`applications.reward_models.cli` (``--output_dir``, ``--config``). The
+reward models are scored as the training CLI scores them: :class:`~..sections.ScoringConfig`
+(``--max_length``, ``--eval_batch_size``, the training defaults). A real prompt source is a
+:class:`~..data.source_spec.SourceSpec` (:meth:`RJSConfig.prompt_spec`): one file works with
+``--prompt_holdout_fraction`` (its seeded share of prompts is the test split) or
+``--prompt_test_path``.
 """
 
 from __future__ import annotations
@@ -15,12 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from applications.reward_models.cli import at_least, one_of, option, parse_with, positive
+from applications.reward_models.data.source_spec import SourceSpec
+from applications.reward_models.sections import ScoringConfig
 
 if TYPE_CHECKING:
     from applications.reward_models.rjs.generation import GenerationConfig
     from applications.reward_models.rjs.sft import SFTConfig
 
 PROG = "python -m applications.reward_models.rjs"
+STAGE_NAMES = ("sample", "score", "select", "sft", "evaluate", "report")
+"""The stages in pipeline order (``all`` runs them in this order); :data:`.pipeline.STAGES` maps
+each to its function (a test keeps the two in step; named here so that parsing imports no
+torch)."""
 DESCRIPTION = (
     "Best-of-n reject sampling with reward models, SFT, and alignment evaluation. "
     "STAGE is one of sample, score, select, sft, evaluate, report, or all."
@@ -28,9 +38,9 @@ DESCRIPTION = (
 
 
 def _prompt_sources() -> Sequence[str]:
-    from applications.reward_models.data.sources import SOURCE_KINDS
+    from applications.reward_models.data.source_spec import SOURCE_OPTIONS
 
-    return tuple(SOURCE_KINDS)
+    return tuple(SOURCE_OPTIONS)
 
 
 def _judge(value: str) -> str | None:
@@ -42,14 +52,16 @@ def _in_unit_open_low(value: float) -> str | None:
     return None if 0 < value <= 1 else "in (0, 1]"
 
 
-@dataclass
-class RJSConfig:
+def _in_unit_open(value: float) -> str | None:
+    return None if 0 < value < 1 else "in (0, 1)"
+
+
+@dataclass(kw_only=True)
+class RJSConfig(ScoringConfig):
     """All pipeline settings (see each option's help)."""
 
     output_dir: str = option(
-        "outputs/rjs",
-        help="run directory; every stage reads and writes below it",
-        aliases=("--out_dir", "--out-dir"),
+        "outputs/rjs", help="run directory; every stage reads and writes below it"
     )
     policy: str = option(
         "smollm2", help="base policy: smollm2, a directory, a .gguf file or a hub id"
@@ -61,13 +73,17 @@ class RJSConfig:
         "simulator", help="simulator or a preference-source kind", check=one_of(_prompt_sources)
     )
     prompt_path: str | None = option(None, help="file / hub name of a real prompt source")
+    prompt_test_path: str | None = option(
+        None, help="separate file of test prompts of a one-file prompt source"
+    )
+    prompt_holdout_fraction: float | None = option(
+        None,
+        help="hold out this seeded share of a one-file prompt source's prompts as its test split",
+        check=_in_unit_open,
+    )
     num_prompts: int = option(32, help="prompts sampled for RJS (train split)", check=positive)
     eval_prompts: int = option(32, help="prompts for judging (test split)", check=positive)
-    simulator_seed: int = option(
-        0,
-        help="simulator seed (prompts, held-out pairs, gold judge)",
-        aliases=("--sim_seed", "--sim-seed"),
-    )
+    simulator_seed: int = option(0, help="data seed (prompts, held-out pairs, gold judge)")
     # sampling
     n: int = option(4, help="samples per prompt", check=positive)
     max_new_tokens: int = option(64, help="tokens generated per sample", check=positive)
@@ -82,8 +98,6 @@ class RJSConfig:
     rms: list[str] = option(
         factory=list, metavar="NAME=PATH", help="explicit reward models (override rm_dir/schemes)"
     )
-    rm_max_length: int = option(512, help="token budget of the RM", check=positive)
-    rm_batch_size: int = option(32, help="pairs per RM forward pass", check=positive)
     trust_remote_code: bool = option(
         False, help="allow model code from the checkpoint's repository (only if you trust it)"
     )
@@ -120,15 +134,17 @@ class RJSConfig:
         "(default: helpful=shared harmless=shared on the simulator, else hh_helpful / hh_harmless)",
     )
 
-    @property
-    def out_dir(self) -> str:
-        """Deprecated name of :attr:`output_dir`."""
-        return self.output_dir
-
-    @property
-    def sim_seed(self) -> int:
-        """Deprecated name of :attr:`simulator_seed`."""
-        return self.simulator_seed
+    def prompt_spec(self, kind: str | None = None) -> SourceSpec:
+        """The real prompt source (``kind``: default ``prompt_source``) as a
+        :class:`~..data.source_spec.SourceSpec`: ``prompt_path`` with its test rule."""
+        kind = kind or self.prompt_source
+        return SourceSpec(
+            name=kind,
+            kind=kind,
+            path=self.prompt_path,
+            test_path=self.prompt_test_path,
+            holdout_fraction=self.prompt_holdout_fraction,
+        )
 
     def generation(self) -> GenerationConfig:
         from applications.reward_models.rjs.generation import GenerationConfig
@@ -183,7 +199,7 @@ class RJSConfig:
         """``output_dir / parts``; refused if it resolves outside ``output_dir``."""
         from applications.reward_models.rjs.names import contained_path
 
-        return contained_path(self.out_dir, *parts)
+        return contained_path(self.output_dir, *parts)
 
     def validate(self) -> RJSConfig:
         """Cross-option checks, before any model or data is loaded
@@ -214,10 +230,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[str, RJSConfig]:
     Raises:
         ConfigError: see :func:`applications.reward_models.cli.parse`.
     """
-    from applications.reward_models.rjs.pipeline import STAGES
 
     def add_stage(parser: Any) -> None:
-        parser.add_argument("stage", choices=[*STAGES, "all"], help="the stage to run")
+        parser.add_argument("stage", choices=[*STAGE_NAMES, "all"], help="the stage to run")
 
     usage = f"{PROG} STAGE [-h] [--config FILE.yaml] [--option value ...]"
     config, extra = parse_with(RJSConfig, argv, PROG, DESCRIPTION, add=add_stage, usage=usage)

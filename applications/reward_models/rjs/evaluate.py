@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import write_json_atomic
 from applications.reward_models.rjs.config import RJSConfig
-from applications.reward_models.rjs.jsonl import write_json_atomic
 from applications.reward_models.rjs.pipeline import (
     Log,
     Models,
@@ -58,7 +58,7 @@ def build_judge(cfg: RJSConfig, models: Models) -> Any:
         name = cfg.judge[3:]
         path = cfg.reward_models().get(name, name)
         rm, tok = models.reward_model(path)
-        return reward_model_judge(rm, tok, name=f"rm:{name}", max_length=cfg.rm_max_length)
+        return reward_model_judge(rm, tok, name=f"rm:{name}", max_length=cfg.max_length)
     if cfg.judge == "http":
         if not cfg.judge_url:
             raise ValueError("--judge http needs --judge_url")
@@ -146,10 +146,8 @@ def _computed_ece(
         )
     rm, tok = models.reward_model(path)
     pairs = held_out_pairs(cfg, cfg.ece_pairs, sources)
-    settings = {"data_seed": cfg.sim_seed, "pairs_per_source": cfg.ece_pairs}
-    document = rm_metrics(
-        rm, tok, pairs, name=name, max_length=cfg.rm_max_length, settings=settings
-    )
+    settings = {"data_seed": cfg.simulator_seed, "pairs_per_source": cfg.ece_pairs}
+    document = rm_metrics(rm, tok, pairs, name=name, max_length=cfg.max_length, settings=settings)
     doc_path = write_metrics(cfg.path("eval", "ece", f"{name}.metrics.json"), document)
     result = role_ece(source_eces(document, name), roles)
     if result is None:

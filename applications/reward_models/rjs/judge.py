@@ -93,7 +93,7 @@ def reward_model_judge(
     model: Any, tokenizer: Any, name: str = "rm", max_length: int = 512, batch_size: int = 32
 ) -> ScoreJudge:
     """Judge by a reward model's score (same text format as RM training)."""
-    from applications.reward_models.rjs.score import score_texts
+    from applications.reward_models.modeling.scoring import score_texts
 
     def batch(prompts: Sequence[str], responses: Sequence[str]) -> list[float | None]:
         return score_texts(model, tokenizer, prompts, responses, batch_size, max_length)

@@ -1,4 +1,4 @@
-"""The RJS stages wired to files under ``RJSConfig.out_dir`` (each stage resumable on its own).
+"""The RJS stages wired to files under ``RJSConfig.output_dir`` (each stage resumable on its own).
 
 Layout::
 
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import read_jsonl, write_json_atomic
 from applications.reward_models.rjs.config import RJSConfig
-from applications.reward_models.rjs.jsonl import read_jsonl, write_json_atomic
 from applications.reward_models.rjs.sample import (
     load_samples,
     policy_sampler,
@@ -38,34 +38,22 @@ def stderr_log(message: str) -> None:
 
 
 # ---------------------------------------------------------------- data sources
-# Prompts and held-out pairs follow the one split rule of data.splits, seeded by sim_seed (the
+# Prompts and held-out pairs follow the one split rule of data.splits, seeded by simulator_seed (the
 # data seed): the policy never samples on, and PPL / ECE never score, the other split's prompts.
 def simulator(cfg: RJSConfig) -> Any:
     from applications.reward_models.data.simulator import PreferenceSimulator
 
-    return PreferenceSimulator(seed=cfg.sim_seed)
-
-
-def _real_spec(cfg: RJSConfig, kind: str) -> Any:
-    from applications.reward_models.data.splits import SplitSpec
-
-    return SplitSpec(
-        name=kind,
-        kind=kind,
-        path=cfg.prompt_path,
-        test_path=getattr(cfg, "prompt_test_path", None),
-        holdout_fraction=getattr(cfg, "holdout_fraction", None),
-    )
+    return PreferenceSimulator(seed=cfg.simulator_seed)
 
 
 def _source_pairs(cfg: RJSConfig, kind: str, split: str) -> list[Any]:
     """The ``train`` or ``test`` pairs of a real source by the one split rule."""
     from applications.reward_models.data.splits import load_splits, load_test_pairs
 
-    spec = _real_spec(cfg, kind)
+    spec = cfg.prompt_spec(kind)
     if split == "test":
-        return load_test_pairs([spec], data_seed=cfg.sim_seed, test_pairs=None)[kind]
-    data = load_splits([spec], data_seed=cfg.sim_seed, train_pairs=None, test_pairs=None)
+        return load_test_pairs([spec], data_seed=cfg.simulator_seed, test_pairs=None)[kind]
+    data = load_splits([spec], data_seed=cfg.simulator_seed, train_pairs=None, test_pairs=None)
     return data.train[kind]
 
 
@@ -87,12 +75,13 @@ def held_out_pairs(
 
     ``sources`` defaults to ``--ppl_sources``, else every simulator source or the prompt source.
     """
-    from applications.reward_models.data.splits import SplitSpec, load_test_pairs
+    from applications.reward_models.data.source_spec import SourceSpec
+    from applications.reward_models.data.splits import load_test_pairs
 
     if cfg.prompt_source == "simulator":
         names = sources or cfg.ppl_sources or simulator(cfg).source_names
-        specs = [SplitSpec(s) for s in names]
-        return load_test_pairs(specs, data_seed=cfg.sim_seed, test_pairs=n_per_source)
+        specs = [SourceSpec(s) for s in names]
+        return load_test_pairs(specs, data_seed=cfg.simulator_seed, test_pairs=n_per_source)
     names = sources or cfg.ppl_sources or [cfg.prompt_source]
     return {s: _source_pairs(cfg, s, "test")[:n_per_source] for s in names}
 
@@ -159,7 +148,8 @@ def stage_sample(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[
 
 
 def stage_score(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[str, Any]:
-    from applications.reward_models.rjs.score import score_samples, score_texts
+    from applications.reward_models.modeling.scoring import score_texts
+    from applications.reward_models.rjs.score import score_samples
 
     samples = load_samples(cfg.path("samples.jsonl"))
     if not samples:
@@ -169,7 +159,7 @@ def stage_score(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[s
         rm, tok = models.reward_model(path)
 
         def fn(prompts: Any, responses: Any, rm: Any = rm, tok: Any = tok) -> list[float | None]:
-            return score_texts(rm, tok, prompts, responses, cfg.rm_batch_size, cfg.rm_max_length)
+            return score_texts(rm, tok, prompts, responses, cfg.eval_batch_size, cfg.max_length)
 
         stats = score_samples(samples, cfg.path("scores", f"{name}.jsonl"), fn)
         write_json_atomic(
@@ -272,7 +262,7 @@ def stage_report(cfg: RJSConfig, models: Models, log: Log = stderr_log) -> dict[
     sources = list(dict.fromkeys(s for r in rows for s in r.ppl))  # evaluation order, not sorted
     md, js = write_report(
         rows,
-        cfg.out_dir,
+        cfg.output_dir,
         judge,
         sources,
         extra={"config": cfg.__dict__},

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from applications.reward_models.files import write_json_atomic
 from applications.reward_models.rjs.intervals import BOOTSTRAP_SAMPLES
-from applications.reward_models.rjs.jsonl import write_json_atomic
 from applications.reward_models.rjs.judge import WinTieLose
 from applications.reward_models.rjs.records import Record
 

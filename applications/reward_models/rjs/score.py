@@ -9,7 +9,7 @@ of ``applications.reward_models.data.collate.encode_prompt_response`` returned `
 responses are counted in :class:`ScoreStats` and never selected. The text format is exactly the one
 used in RM training, so the RM sees samples as it saw preference pairs. Resuming skips prompt ids
 already scored. The scorer itself is the application's one,
-:func:`applications.reward_models.modeling.scoring.score_texts` (re-exported here).
+:func:`applications.reward_models.modeling.scoring.score_texts`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from applications.reward_models.files import append_jsonl, read_jsonl, repair_jsonl
-from applications.reward_models.modeling.scoring import EncodeFn, score_texts
 from applications.reward_models.rjs.records import Record
 
-__all__ = ["EncodeFn", "ScoreStats", "load_scores", "score_samples", "score_texts"]
+__all__ = ["ScoreStats", "load_scores", "score_samples"]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from applications.reward_models.rjs.jsonl import write_json_atomic, write_jsonl_atomic
+from applications.reward_models.files import write_json_atomic, write_jsonl_atomic
 from applications.reward_models.rjs.records import Record
 
 

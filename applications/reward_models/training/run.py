@@ -33,6 +33,7 @@ from applications.reward_models.training.resume import (
     write_config,
 )
 from applications.reward_models.training.schemes import Scheme, resolve_scheme
+from applications.reward_models.training.summary import run_notes
 from applications.reward_models.training.trainer import SchemeResult, metrics_settings, train_scheme
 
 __all__ = ["main", "run"]
@@ -65,8 +66,11 @@ def _write_summary(config: TrainConfig, data: SourceData, results: dict[str, Sch
         entries, settings=metrics_settings(config, data), drops=data.drops.to_dict()
     )
     write_metrics(os.path.join(config.output_dir, "metrics.json"), document)
-    write_text_atomic(os.path.join(config.output_dir, "table.txt"), table + "\n")
-    print(f"\nper-source test metrics (output: {config.output_dir})\n{table}")
+    diffs = {s: r.diffs for s, r in results.items()}
+    complete = all(d for d in diffs.values()) and any(d for d in diffs.values())
+    notes = run_notes(config, diffs if complete else None, list(results))
+    write_text_atomic(os.path.join(config.output_dir, "table.txt"), f"{table}\n\n{notes}\n")
+    print(f"\nper-source test metrics (output: {config.output_dir})\n{table}\n\n{notes}")
 
 
 def run(config: TrainConfig) -> dict[str, SchemeResult]:

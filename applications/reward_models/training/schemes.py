@@ -9,7 +9,8 @@ micro-batch (K sources, m = ``pairs_per_source``):
 * :class:`MultiTask`: uniformly shuffled batches of the union; loss mean_j −log σ(Δ_j).
 * :class:`More`: per-source balanced batches (m pairs of every source); loss Σ_i λ_i L_i with
   λ = argmin_{λ∈Δ} ‖Σ_i λ_i g_i/s_i‖², g_i = ∂L_i/∂θ_S on the subspace S (default the reward
-  head), computed by :class:`mooptim.weighting.MinNormWeighting` (MORE — Zeng et al., 2023).
+  head), computed by MORE's one step :class:`.step.MoreStep` (MORE — Zeng et al., 2023; the
+  weighting is ``config.more.weighting``, MGDA's min-norm λ by default).
 * :class:`BalancedUniform`: MORE's balanced batches with λ fixed uniform, loss (1/K) Σ_i L_i —
   the ablation that separates MORE's batch balancing from its adaptive weighting.
 
@@ -33,8 +34,8 @@ from applications.reward_models.data.sampling import BalancedBatchSampler, Unifo
 from applications.reward_models.data.schema import PreferencePair
 from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.losses import SourceBatch, StepLoss, source_losses
-from applications.reward_models.training.weighting import make_weighting
-from mooptim.weighting import MinNormWeighting
+from applications.reward_models.training.step import MoreStep
+from applications.reward_models.training.weighting import more_step
 
 __all__ = [
     "SCHEMES",
@@ -72,9 +73,7 @@ class Scheme(ABC):
                 f"K x pairs_per_source is a multiple of {world}"
             )
 
-    def weighting(
-        self, config: TrainConfig, model: nn.Module, num_sources: int
-    ) -> MinNormWeighting | None:
+    def weighting(self, config: TrainConfig, model: nn.Module, num_sources: int) -> MoreStep | None:
         """The stateful per-source weighting, or ``None`` (default: none)."""
         return None
 
@@ -83,7 +82,7 @@ class Scheme(ABC):
         margins: torch.Tensor,
         source_ids: list[str],
         names: list[str],
-        weighting: MinNormWeighting | None,
+        weighting: MoreStep | None,
     ) -> StepLoss:
         """The micro-batch's loss from the reward margins Δ and each pair's source: the
         per-source L_i and accuracies (:func:`source_losses`), combined by :meth:`combine`."""
@@ -94,7 +93,7 @@ class Scheme(ABC):
 
     @abstractmethod
     def combine(
-        self, batch: SourceBatch, weighting: MinNormWeighting | None
+        self, batch: SourceBatch, weighting: MoreStep | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The loss to backpropagate and the λ applied to the L_i (``None``: a mean over pairs)."""
 
@@ -109,9 +108,7 @@ class Scheme(ABC):
 class _PairMean(Scheme):
     """Loss mean_j −log σ(Δ_j) over the batch's pairs."""
 
-    def combine(
-        self, batch: SourceBatch, weighting: MinNormWeighting | None
-    ) -> tuple[torch.Tensor, None]:
+    def combine(self, batch: SourceBatch, weighting: MoreStep | None) -> tuple[torch.Tensor, None]:
         return -F.logsigmoid(batch.margins).mean(), None
 
 
@@ -169,58 +166,36 @@ class _Balanced(Scheme):
             )
 
 
-def _first_per_source(source_ids: list[str], count: int) -> list[int]:
-    """Indices of the first ``count`` pairs of every source, in batch order."""
-    seen: dict[str, int] = {}
-    keep = []
-    for j, source in enumerate(source_ids):
-        if seen.get(source, 0) < count:
-            seen[source] = seen.get(source, 0) + 1
-            keep.append(j)
-    return keep
-
-
 class More(_Balanced):
-    """Balanced batches, loss Σ_i λ_i L_i with MORE's min-norm λ (``config.more``).
-
-    Args:
-        lambda_pairs: if set, λ is solved from the gradients of the first ``lambda_pairs``
-            pairs of every source (the official code takes λ from one pair per source) and
-            applied to the losses over all pairs; ``None`` (default): λ from all pairs.
-    """
+    """Balanced batches, loss Σ_i λ_i L_i with MORE's λ: :class:`.step.MoreStep` built from
+    ``config.more`` (weighting, subspace, normalizer, EMA, ``lambda_pairs``)."""
 
     name = "more"
 
-    def __init__(self, lambda_pairs: int | None = None) -> None:
-        if lambda_pairs is not None and lambda_pairs < 1:
-            raise ValueError(f"lambda_pairs must be >= 1 or None, got {lambda_pairs}")
-        self.lambda_pairs = lambda_pairs
+    def weighting(self, config: TrainConfig, model: nn.Module, num_sources: int) -> MoreStep:
+        return more_step(config.more, model, num_sources)
 
-    def for_config(self, config: TrainConfig) -> More:
-        return More(config.more.lambda_pairs)
-
-    def __repr__(self) -> str:
-        return f"More(lambda_pairs={self.lambda_pairs})"
-
-    def weighting(
-        self, config: TrainConfig, model: nn.Module, num_sources: int
-    ) -> MinNormWeighting:
-        return make_weighting(config, model, num_sources)
+    def loss(
+        self,
+        margins: torch.Tensor,
+        source_ids: list[str],
+        names: list[str],
+        weighting: MoreStep | None,
+    ) -> StepLoss:
+        out = _required(weighting)(margins, source_ids, names)
+        return StepLoss(out.loss, out.losses, out.accuracies, out.weights)
 
     def combine(
-        self, batch: SourceBatch, weighting: MinNormWeighting | None
+        self, batch: SourceBatch, weighting: MoreStep | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if weighting is None:
-            raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
-        if self.lambda_pairs is None:
-            out = weighting.combine(batch.losses)
-            return out.loss, out.weights.detach()
-        keep = _first_per_source(batch.source_ids, self.lambda_pairs)
-        ids = [batch.source_ids[j] for j in keep]
-        few, _ = source_losses(batch.margins[keep], ids, batch.names)
-        weights = weighting.combine(few).weights.detach()
-        present = [(w, li) for w, li in zip(weights, batch.losses, strict=True) if li is not None]
-        return torch.stack([w * li for w, li in present]).sum(), weights
+        out = _required(weighting)(batch.margins, batch.source_ids, batch.names)
+        return out.loss, out.weights
+
+
+def _required(weighting: MoreStep | None) -> MoreStep:
+    if weighting is None:
+        raise ValueError("the MORE scheme needs its weighting (Scheme.weighting)")
+    return weighting
 
 
 class BalancedUniform(_Balanced):
@@ -229,7 +204,7 @@ class BalancedUniform(_Balanced):
     name = "balanced_uniform"
 
     def combine(
-        self, batch: SourceBatch, weighting: MinNormWeighting | None
+        self, batch: SourceBatch, weighting: MoreStep | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         margins, losses = batch.margins, batch.losses
         present = torch.tensor([li is not None for li in losses], dtype=margins.dtype)

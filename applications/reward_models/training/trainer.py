@@ -8,8 +8,7 @@ over ranks under DDP so λ is identical on every rank).
 
 :class:`RewardModelTrainer` runs one scheme (TRL's convention: a dataclass config and a trainer
 class per job); :func:`.run.run` trains every scheme of a :class:`~.config.TrainConfig` on the
-same data and writes the comparison table (``run``, ``main``, ``build_model`` and
-``make_optimizer`` are importable from here too). Run with ``torchrun --nproc_per_node N -m
+same data and writes the comparison table. Run with ``torchrun --nproc_per_node N -m
 applications.reward_models.train ...`` or ``accelerate launch`` for several processes.
 """
 
@@ -54,6 +53,9 @@ class SchemeResult:
     metrics: dict[str, Any]
     log: list[dict[str, Any]]
     seconds: float
+    diffs: dict[str, Any] | None = None
+    """Per source, the test pairs' reward differences Δ (``None`` for a scheme reused by a
+    resumed run)."""
 
 
 def metrics_settings(config: TrainConfig, data: SourceData) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class RewardModelTrainer(TrainerState):
         self.run_dir = os.path.join(config.output_dir, self.scheme.name)
         self.global_step = 0
         self.run_log: RunLog | None = None
+        self.test_diffs: dict[str, Any] | None = None
 
     def setup(self) -> None:
         """Seed, build model / sampler / weighting / optimizer / scheduler, resume, open the log."""
@@ -155,13 +158,15 @@ class RewardModelTrainer(TrainerState):
         elsewhere), computed by the one evaluator (:func:`evaluation.scorer.evaluate_model`)."""
         if not self.is_main_process:
             return {}
-        return evaluate_model(
+        result = evaluate_model(
             self.accelerator.unwrap_model(self.model),
             self.tokenizer,
             self.data.test,
             max_length=self.config.max_length,
             batch_size=self.config.eval_batch_size,
-        ).entry
+        )
+        self.test_diffs = result.diffs
+        return result.entry
 
     def _after_step(self, stats: StepStats, bar: Any) -> None:
         config, step = self.config, self.global_step
@@ -219,7 +224,7 @@ class RewardModelTrainer(TrainerState):
     def _result(self, metrics: dict[str, Any], start: float) -> SchemeResult:
         rows = list(self.run_log.rows)
         seconds = time.perf_counter() - start
-        return SchemeResult(self.scheme.name, self.run_dir, metrics, rows, seconds)
+        return SchemeResult(self.scheme.name, self.run_dir, metrics, rows, seconds, self.test_diffs)
 
 
 def train_scheme(
@@ -233,12 +238,3 @@ def train_scheme(
     """Train (or resume) one scheme and evaluate it: ``RewardModelTrainer(...).train()``."""
     trainer = RewardModelTrainer(config, scheme, data, accelerator=accelerator)
     return trainer.train(stop_after=stop_after)
-
-
-def __getattr__(name: str) -> Any:
-    # run / main live in .run, which imports this module: re-exported lazily for old callers.
-    if name in ("run", "main"):
-        from applications.reward_models.training import run as run_module
-
-        return getattr(run_module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

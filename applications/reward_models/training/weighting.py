@@ -1,25 +1,26 @@
-"""MORE's per-source weighting: a :class:`~mooptim.weighting.MinNormWeighting` from ``config.more``.
+"""MORE's step on a reward model: the subspace ``more.subspace`` names, then
+:class:`.step.MoreStep`.
 
-The min-norm problem is solved on the gradients of a parameter subspace (``more.subspace``).
+``head`` is the reward head (the final ``Linear(·, 1)``), ``last_blocks`` the last
+``more.last_n_blocks`` transformer blocks plus the head, ``all`` every trainable parameter.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from applications.reward_models.modeling.reward_model import reward_head, transformer_blocks
-from applications.reward_models.training.config import MoreConfig, TrainConfig
-from mooptim.gradients import GramAccumulation, SubspaceAutograd
-from mooptim.normalizers import normalizer_from_name
-from mooptim.solver import MinNormSolver
+from applications.reward_models.sections import MoreConfig
+from applications.reward_models.training.step import MoreStep
 from mooptim.subspace import Subspace
-from mooptim.weighting import MinNormWeighting
 
-__all__ = ["make_weighting"]
+__all__ = ["model_subspace", "more_step"]
 
 
-def _subspace(more: MoreConfig, model: nn.Module) -> Subspace:
-    """The parameters whose per-source gradients enter the min-norm problem."""
+def model_subspace(more: MoreConfig, model: nn.Module) -> Subspace:
+    """The parameters of ``model`` whose per-source gradients enter the weighting."""
     if more.subspace == "head":
         return Subspace.from_module(reward_head(model))
     if more.subspace == "last_blocks":
@@ -34,17 +35,13 @@ def _subspace(more: MoreConfig, model: nn.Module) -> Subspace:
     return Subspace.all(model)
 
 
-def make_weighting(config: TrainConfig, model: nn.Module, num_sources: int) -> MinNormWeighting:
-    """MORE's :class:`~mooptim.weighting.MinNormWeighting` configured by ``config.more``."""
-    more = config.more
-    strategy = SubspaceAutograd() if more.strategy == "autograd" else GramAccumulation()
-    normalizer = None if more.normalizer == "none" else normalizer_from_name(more.normalizer)
-    return MinNormWeighting(
-        _subspace(more, model),
-        solver=MinNormSolver(more.solver),
-        normalizer=normalizer,
-        ema_alpha=more.ema_alpha,
-        strategy=strategy,
-        scale_by_num_objectives=more.scale_by_num_objectives,
-        num_objectives=num_sources,
-    )
+def more_step(more: MoreConfig, model: nn.Module, num_sources: int, **options: Any) -> MoreStep:
+    """MORE's :class:`~.step.MoreStep` on ``model``'s subspace, configured by ``more``.
+
+    Raises:
+        TypeError: ``more`` is not a :class:`~..sections.MoreConfig`.
+        ConfigError: options that cannot go together (:meth:`MoreConfig.check`).
+    """
+    if not isinstance(more, MoreConfig):
+        raise TypeError(f"more must be a MoreConfig, got {type(more).__name__}")
+    return MoreStep.from_config(more, model_subspace(more, model), num_sources, **options)

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from applications.reward_models.data import DropReport, PreferenceSimulator, save_pairs
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import (
     HELD_OUT_DROP,
-    SplitSpec,
     load_source_data,
     load_splits,
     load_test_pairs,
@@ -68,10 +68,8 @@ def _config(**changes) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def _source(name: str, kind: str, path: str, **changes) -> SimpleNamespace:
-    values = dict(name=name, kind=kind, path=path, split="train", test_split="test")
-    values.update(cap_train=False, options={}, **changes)
-    return SimpleNamespace(**values)
+def _source(name: str, kind: str, path: str, **changes) -> SourceSpec:
+    return SourceSpec(name, kind, path, **changes)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +92,7 @@ def test_one_file_without_held_out_data_is_an_error(tmp_path: Path, tokenizer) -
         load_source_data(config, tokenizer)
     with pytest.raises(ValueError, match="holdout_fraction"):
         load_splits(
-            [SplitSpec("h", "hh_helpful", str(_hh_file(tmp_path / "hh.jsonl.gz", 10)))],
+            [SourceSpec("h", "hh_helpful", str(_hh_file(tmp_path / "hh.jsonl.gz", 10)))],
             data_seed=0,
             train_pairs=None,
             test_pairs=None,
@@ -103,7 +101,7 @@ def test_one_file_without_held_out_data_is_an_error(tmp_path: Path, tokenizer) -
 
 def test_holdout_fraction_removes_the_test_pairs_from_training(tmp_path: Path) -> None:
     path = _pairs_file(tmp_path / "all.jsonl", n=200)
-    spec = SplitSpec("mine", "pairs", str(path), holdout_fraction=0.25)
+    spec = SourceSpec("mine", "pairs", str(path), holdout_fraction=0.25)
     data = load_splits([spec], data_seed=3, train_pairs=None, test_pairs=None)
     train, test = data.train["mine"], data.test["mine"]
     assert test and train and len(train) + len(test) == 200
@@ -121,8 +119,8 @@ def test_test_path_and_directories_keep_working(tmp_path: Path) -> None:
     train = _hh_file(tmp_path / "d" / "train.jsonl.gz", 20)
     _hh_file(tmp_path / "d" / "test.jsonl.gz", 5, start=100)
     test_file = _hh_file(tmp_path / "t.jsonl.gz", 7, start=200)
-    by_dir = SplitSpec("a", "hh_helpful", str(tmp_path / "d"))
-    by_file = SplitSpec("b", "hh_helpful", str(train), test_path=str(test_file))
+    by_dir = SourceSpec("a", "hh_helpful", str(tmp_path / "d"))
+    by_file = SourceSpec("b", "hh_helpful", str(train), test_path=str(test_file))
     data = load_splits([by_dir, by_file], data_seed=0, train_pairs=None, test_pairs=None)
     assert [len(data.train[n]) for n in "ab"] == [20, 20]
     assert [len(data.test[n]) for n in "ab"] == [5, 7]
@@ -135,7 +133,7 @@ def test_training_pairs_equal_to_test_pairs_are_dropped_and_counted(tmp_path: Pa
     save_pairs(pairs[:4], tmp_path / "test.jsonl")
     data = load_splits(
         [
-            SplitSpec(
+            SourceSpec(
                 "p", "pairs", str(tmp_path / "train.jsonl"), test_path=str(tmp_path / "test.jsonl")
             )
         ],
@@ -149,13 +147,13 @@ def test_training_pairs_equal_to_test_pairs_are_dropped_and_counted(tmp_path: Pa
 
 def test_spec_errors_are_clear() -> None:
     with pytest.raises(ValueError, match="holdout_fraction must lie in"):
-        SplitSpec("x", "pairs", "f.jsonl", holdout_fraction=1.0)
+        SourceSpec("x", "pairs", "f.jsonl", holdout_fraction=1.0)
     with pytest.raises(ValueError, match="not both"):
-        SplitSpec("x", "pairs", "f.jsonl", test_path="t.jsonl", holdout_fraction=0.1)
+        SourceSpec("x", "pairs", "f.jsonl", test_path="t.jsonl", holdout_fraction=0.1)
     with pytest.raises(ValueError, match="own test prompts"):
-        SplitSpec("shared", holdout_fraction=0.1)
+        SourceSpec("shared", holdout_fraction=0.1)
     with pytest.raises(ValueError, match="duplicated"):
-        load_splits([SplitSpec("shared")] * 2, data_seed=0, train_pairs=4, test_pairs=4)
+        load_splits([SourceSpec("shared")] * 2, data_seed=0, train_pairs=4, test_pairs=4)
 
 
 # -- fix 2: one data seed for every split, never the training seed -----------------------------
@@ -166,21 +164,21 @@ def test_webgpt_test_split_uses_the_data_seed_not_the_training_seed(
 ) -> None:
     # Old code drew the training test split with config.seed and the evaluate CLI's with
     # simulator_seed: a model trained with seed 1 was evaluated mostly on training questions.
-    from applications.reward_models.evaluation.evaluator import EvalSource, load_eval_pairs
+    from applications.reward_models.evaluation.evaluator import load_eval_pairs
 
     path = str(_webgpt_file(tmp_path / "webgpt.parquet"))
     config = _config(sources=[_source("web", "webgpt", path)], seed=1, simulator_seed=0)
     trained = load_source_data(config, tokenizer)
     test_questions = {p.prompt for p in trained.test["web"]}
     assert test_questions and all(in_test_split(q, 0, 0.1) for q in test_questions)
-    evaluated = load_eval_pairs([EvalSource("web", "webgpt", path)], None, simulator_seed=0)
+    evaluated = load_eval_pairs([SourceSpec("web", "webgpt", path)], None, simulator_seed=0)
     assert {p.prompt for p in evaluated["web"]} == test_questions
     assert not test_questions & {p.prompt for p in trained.train["web"]}
     assert trained.rule["data_seed"] == 0
 
 
 def test_simulator_splits_follow_the_data_seed() -> None:
-    spec = SplitSpec("verbose")
+    spec = SourceSpec("verbose")
     data = load_splits([spec], data_seed=2, train_pairs=6, test_pairs=5)
     sim = PreferenceSimulator(2)
     assert data.train["verbose"] == sim.pairs("verbose", 6, "train")
@@ -209,7 +207,7 @@ def test_train_calibration_and_test_never_overlap(
         _pairs_file(path, n=80, duplicates=duplicates)
     drops = DropReport()
     data = load_splits(
-        [SplitSpec("p", "pairs", str(path), holdout_fraction=holdout)],
+        [SourceSpec("p", "pairs", str(path), holdout_fraction=holdout)],
         data_seed=seed,
         train_pairs=None,
         test_pairs=None,
@@ -234,21 +232,13 @@ def test_zero_test_pairs_means_all_real_and_no_simulator_pairs(tmp_path: Path, t
     assert len(data.train["shared"]) == 5 and data.calibration == {"shared": [], "h": []}
 
 
-def test_configured_specs_copy_every_field_of_a_config_source() -> None:
+def test_configured_specs_are_the_config_sources_or_every_simulator_source() -> None:
     from applications.reward_models.data.splits import configured_specs
 
-    full = SplitSpec(
+    full = SourceSpec(
         name="a", kind="pairs", path="x.jsonl", split="dev", test_split=None,
-        test_path="t.jsonl", cap_train=True, options={"k": 1},
+        test_path="t.jsonl", cap_train=True, options={},
     )  # fmt: skip
-    source = SimpleNamespace(**{f: getattr(full, f) for f in full.__dataclass_fields__})
-    (spec,) = configured_specs(SimpleNamespace(sources=[source]))
-    assert spec == full and spec.options is not source.options
-    old = SimpleNamespace(
-        name="b", kind="simulator", path=None, split="train", test_split="test",
-        cap_train=False, options={},
-    )  # fmt: skip
-    assert configured_specs(SimpleNamespace(sources=[old])) == [SplitSpec(name="b")]
-    del old.kind
-    with pytest.raises(AttributeError, match="kind"):
-        configured_specs(SimpleNamespace(sources=[old]))
+    assert configured_specs(SimpleNamespace(sources=[full], simulator_seed=0)) == [full]
+    every = configured_specs(SimpleNamespace(sources=[], simulator_seed=0))
+    assert [s.name for s in every] == PreferenceSimulator(0).source_names

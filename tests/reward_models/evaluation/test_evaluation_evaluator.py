@@ -8,6 +8,7 @@ import os
 import pytest
 
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.data.source_spec import SourceSpec, parse_source
 from applications.reward_models.evaluation import evaluator as ev
 from applications.reward_models.evaluation.metrics import calibration_errors, preference_accuracy
 
@@ -37,7 +38,7 @@ def cli_run(saved, tmp_path_factory):
         [
             "--models", f"A={a}", f"B={b_run}",
             "--sources", "shared", "verbose:simulator",
-            "--n_per_source", "10",
+            "--test_pairs_per_source", "10",
             "--max_length", "256",
             "--trained_on", "A=shared", "B=verbose",
             "--output_dir", str(out),
@@ -93,7 +94,7 @@ def test_pairs_file_source(saved, tmp_path):
     f.write_text("\n".join(json.dumps(p.to_dict()) for p in pairs) + "\n")
     res = ev.evaluate(
         {"A": saved[0]},
-        [ev.parse_source_arg(f"mine:pairs:{f}")],
+        [parse_source(f"mine:pairs:{f}")],
         str(tmp_path / "out"),
         max_length=256,
         make_plots=False,
@@ -117,7 +118,7 @@ def test_real_loader_source_from_a_local_file(saved, tmp_path):
     f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     res = ev.evaluate(
         {"A": saved[0]},
-        [ev.parse_source_arg(f"helpful:hh_helpful:{f}")],
+        [parse_source(f"helpful:hh_helpful:{f}")],
         str(tmp_path / "out"),
         max_length=256,
         make_plots=False,
@@ -130,7 +131,7 @@ def test_real_loader_source_from_a_local_file(saved, tmp_path):
 def test_overlength_pairs_are_counted_not_lost(saved, tmp_path):
     res = ev.evaluate(
         {"A": saved[0]},
-        [ev.EvalSource("verbose")],
+        [SourceSpec("verbose")],
         str(tmp_path),
         n_per_source=40,
         max_length=96,
@@ -147,7 +148,7 @@ def test_overlength_pairs_are_counted_not_lost(saved, tmp_path):
     "argv, message",
     [
         (["--models", "A=/no/such/dir"], "does not exist"),
-        (["--models", "A={a}", "--sources", "shared:nosuchkind"], "unknown kind"),
+        (["--models", "A={a}", "--sources", "shared:nosuchkind"], "unknown source kind"),
         (["--models", "A={a}", "--sources", "nosuchsource"], "nosuchsource"),
         (["--models", "A={a}", "--sources", "x:pairs:/no/file.jsonl"], "does not exist"),
         (["--models", "A={tmp}"], "not a reward-model checkpoint"),
@@ -163,26 +164,26 @@ def test_cli_errors_are_clear(saved, tmp_path, capsys, argv, message):
 def test_parse_args():
     assert ev.parse_model_arg("x=/a/b") == ("x", "/a/b")
     assert ev.parse_model_arg("/runs/more/final") == ("more", "/runs/more/final")
-    assert ev.parse_source_arg("h:hh_helpful:/d") == ev.EvalSource("h", "hh_helpful", "/d")
+    assert parse_source("h:hh_helpful:/d") == SourceSpec("h", "hh_helpful", "/d")
     with pytest.raises(ValueError, match="needs a file"):
-        ev.parse_source_arg("x:pairs")
+        ev.load_eval_pairs([parse_source("x:pairs")])
 
 
 def test_holdout_source_scores_exactly_the_pairs_training_held_out(tmp_path):
     from applications.reward_models.data import save_pairs
-    from applications.reward_models.data.splits import SplitSpec, load_splits
+    from applications.reward_models.data.splits import load_splits
 
     path = str(save_pairs(PreferenceSimulator(0).pairs("lists", 60), tmp_path / "all.jsonl"))
     trained = load_splits(
-        [SplitSpec("mine", "pairs", path, holdout_fraction=0.3)],
+        [SourceSpec("mine", "pairs", path, holdout_fraction=0.3)],
         data_seed=5,
         train_pairs=None,
         test_pairs=None,
     )
-    source = ev.EvalSource("mine", "pairs", path, holdout_fraction=0.3)
+    source = SourceSpec("mine", "pairs", path, holdout_fraction=0.3)
     test = ev.load_eval_pairs([source], None, simulator_seed=5)
     assert test["mine"] == trained.test["mine"]
     assert not set(test["mine"]) & set(trained.train["mine"])
     # without a holdout, a file named on the evaluate command line is the test file itself
-    whole = ev.load_eval_pairs([ev.EvalSource("mine", "pairs", path)], None, simulator_seed=5)
+    whole = ev.load_eval_pairs([SourceSpec("mine", "pairs", path)], None, simulator_seed=5)
     assert len(whole["mine"]) == 60

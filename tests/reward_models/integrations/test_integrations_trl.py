@@ -19,11 +19,11 @@ from safetensors.torch import load_file
 from applications.reward_models.data.collate import encode_many, format_text
 from applications.reward_models.data.schema import PreferencePair
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.integrations.trl import (
-    MoreConfig,
+    MoreRewardConfig,
     MoreRewardTrainer,
-    RewardConfig,
     SourceBalancedSampler,
     pairs_to_dataset,
 )
@@ -31,8 +31,9 @@ from applications.reward_models.modeling.reward_model import (
     load_reward_model,
     load_tokenizer,
 )
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.trainer import train_scheme
 
 SOURCES = ["shared", "lists", "concise"]
@@ -44,7 +45,7 @@ def tiny_model(tmp_path_factory) -> str:
     return save_tiny_reward_model(str(tmp_path_factory.mktemp("tiny") / "bert"), "bert")
 
 
-def _args(output_dir: str, **overrides) -> RewardConfig:
+def _args(output_dir: str, **overrides) -> MoreRewardConfig:
     values = {
         "output_dir": output_dir,
         "per_device_train_batch_size": 6,
@@ -66,7 +67,7 @@ def _args(output_dir: str, **overrides) -> RewardConfig:
         "disable_tqdm": True,
     }
     values.update(overrides)
-    return RewardConfig(**values)
+    return MoreRewardConfig(**values)
 
 
 def _pair(source: str, i: int = 0, margin: float | None = None) -> PreferencePair:
@@ -164,18 +165,18 @@ def test_trl_trainer_checks_its_input(tmp_path, tiny_model):
     with pytest.raises(ValueError, match=r"more\.subspace"):
         MoreRewardTrainer(
             model,
-            _args(str(tmp_path)),
+            _args(str(tmp_path), more_subspace="heads"),
             train_dataset=ds,
             processing_class=tokenizer,
-            more=MoreConfig(subspace="heads"),
         )
 
 
-def _project_more_step(tiny_model: str, output_dir: str):
+def _project_more_step(tiny_model: str, output_dir: str, **more):
     config = TrainConfig(
+        more=MoreConfig(**more),
         model=tiny_model,
         output_dir=output_dir,
-        sources=[SourceConfig(s) for s in SOURCES],
+        sources=[SourceSpec(s) for s in SOURCES],
         train_pairs_per_source=8,
         test_pairs_per_source=2,
         pairs_per_source=2,
@@ -195,12 +196,11 @@ def _project_more_step(tiny_model: str, output_dir: str):
     return data, result.log[0]["lambda"], weights
 
 
-def _trl_step(trainer_cls, tiny_model, data, output_dir, **kwargs):
+def _trl_step(trainer_cls, tiny_model, data, output_dir, **more):
     model, tokenizer = load_reward_model(tiny_model)
     ds = pairs_to_dataset(data.train, tokenizer, MAX_LENGTH)
-    trainer = trainer_cls(
-        model, _args(output_dir), train_dataset=ds, processing_class=tokenizer, **kwargs
-    )
+    args = _args(output_dir, **{f"more_{k}": v for k, v in more.items()})
+    trainer = trainer_cls(model, args, train_dataset=ds, processing_class=tokenizer)
     trainer.train()
     return trainer.state.log_history[0], {
         k: v.detach().clone() for k, v in model.state_dict().items()
@@ -219,9 +219,7 @@ def test_trl_one_step_equals_the_projects_more_step(tmp_path, tiny_model):
 
     data, lam_project, after_project = _project_more_step(tiny_model, str(tmp_path / "project"))
     before = load_file(os.path.join(tiny_model, "model.safetensors"))
-    row, after_trl = _trl_step(
-        MoreRewardTrainer, tiny_model, data, str(tmp_path / "trl"), more=MoreConfig()
-    )
+    row, after_trl = _trl_step(MoreRewardTrainer, tiny_model, data, str(tmp_path / "trl"))
     lam_trl = {s: row[f"lambda/{s}"] for s in SOURCES}
     assert list(lam_project) == SOURCES
     for s in SOURCES:
@@ -242,6 +240,23 @@ def test_trl_one_step_equals_the_projects_more_step(tmp_path, tiny_model):
     assert gap > 100 * (1e-8 + 1e-4 * (after_project[head] - before[head]).abs().max())
 
 
+def test_trl_and_the_trainer_honour_lambda_pairs_and_the_weighting(tmp_path, tiny_model):
+    """On both paths λ changes with ``lambda_pairs`` and with the weighting, and stays equal
+    between them (TRL used to ignore ``lambda_pairs``: λ identical with 1 and with None)."""
+    variants = {"default": {}, "one_pair": {"lambda_pairs": 1}, "mean": {"weighting": "mean"}}
+    lam = {}
+    for name, more in variants.items():
+        data, project, _ = _project_more_step(tiny_model, str(tmp_path / name / "p"), **more)
+        row, _ = _trl_step(MoreRewardTrainer, tiny_model, data, str(tmp_path / name / "t"), **more)
+        trl = [row[f"lambda/{s}"] for s in SOURCES]
+        assert trl == pytest.approx([project[s] for s in SOURCES], abs=1e-6), name
+        lam[name] = trl
+    assert lam["mean"] == pytest.approx([1 / 3] * 3, abs=1e-6)
+    for name in ("one_pair", "mean"):
+        gap = max(abs(a - b) for a, b in zip(lam[name], lam["default"], strict=True))
+        assert gap > 1e-3, (name, lam)
+
+
 def test_trl_checkpoint_holds_the_weighting_and_resume_continues_exactly(tmp_path, tiny_model):
     _, tokenizer = load_reward_model(tiny_model)
     pairs = PreferenceSimulator(0, SOURCES).pairs_by_source(6)
@@ -257,8 +272,12 @@ def test_trl_checkpoint_holds_the_weighting_and_resume_continues_exactly(tmp_pat
     full = run(str(tmp_path / "full"))
     checkpoint = tmp_path / "full" / "checkpoint-2"
     assert (checkpoint / "more_weighting.pt").is_file()
-    state = torch.load(checkpoint / "more_weighting.pt", weights_only=True)
-    assert state["step"] == 2
+    record = torch.load(checkpoint / "more_weighting.pt", weights_only=True)
+    assert record["state"]["step"] == 2
+    assert record["config"] == {
+        "weighting": {"name": "mgda", "method": "exact", "tol": None, "max_iter": None},
+        "lambda_pairs": None,
+    }
     resumed = run(str(tmp_path / "full"), resume=str(checkpoint))
     assert resumed.weighting.step == full.weighting.step == 3
     for (name, a), b in zip(

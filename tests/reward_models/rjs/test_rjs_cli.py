@@ -8,9 +8,9 @@ import pytest
 from rjs_helpers import save_tiny_policy, save_tiny_rm
 
 from applications.reward_models.cli import ConfigError
+from applications.reward_models.files import read_jsonl
 from applications.reward_models.rjs.__main__ import main
 from applications.reward_models.rjs.config import RJSConfig, parse_args
-from applications.reward_models.rjs.jsonl import read_jsonl
 
 
 def test_flags_map_to_config():
@@ -28,12 +28,34 @@ def test_flags_map_to_config():
         RJSConfig(rms=["oops"]).reward_models()
 
 
-def test_one_name_per_knob_old_spellings_still_parse():
+def test_one_name_per_knob_and_the_scoring_section_is_the_training_clis():
+    from applications.reward_models.training.config import TrainConfig
+
     _, cfg = parse_args(["all", "--output_dir", "o", "--simulator_seed", "3"])
     assert cfg.output_dir == "o" and cfg.simulator_seed == 3
-    assert cfg.out_dir == "o" and cfg.sim_seed == 3  # read-only old names for the pipeline
-    _, old = parse_args(["all", "--out-dir", "o", "--sim-seed", "3"])
-    assert old == cfg
+    assert not hasattr(cfg, "out_dir") and not hasattr(cfg, "sim_seed")
+    for removed in (["--out-dir", "o"], ["--sim_seed", "3"], ["--rm_max_length", "9"]):
+        with pytest.raises(ConfigError, match="unknown option"):
+            parse_args(["all", *removed])
+    train = TrainConfig()
+    assert (cfg.max_length, cfg.eval_batch_size) == (train.max_length, train.eval_batch_size)
+
+
+def test_a_one_file_prompt_source_splits_its_prompts(tmp_path):
+    from applications.reward_models.data import PreferenceSimulator, save_pairs
+    from applications.reward_models.rjs.pipeline import load_prompts
+
+    path = save_pairs(PreferenceSimulator(0).pairs("lists", 40), tmp_path / "prompts.jsonl")
+    argv = ["all", "--prompt_source", "pairs", "--prompt_path", str(path)]
+    _, cfg = parse_args([*argv, "--prompt_holdout_fraction", "0.25"])
+    train, test = load_prompts(cfg, "train", 100), load_prompts(cfg, "test", 100)
+    assert train and test and not set(train) & set(test)
+    assert len(set(train) | set(test)) == len(
+        {p.prompt for p in PreferenceSimulator(0).pairs("lists", 40)}
+    )
+    _, whole = parse_args(argv)
+    with pytest.raises(ValueError, match="one file"):
+        load_prompts(whole, "test", 10)
 
 
 @pytest.mark.parametrize(
@@ -57,27 +79,7 @@ def test_bad_options_are_one_line_errors(argv, match, capsys):
 
 
 @pytest.mark.slow
-def test_all_stages_then_resume(tmp_path, capsys):
-    policy = save_tiny_policy(tmp_path / "policy")
-    rm_dir = tmp_path / "rms"
-    save_tiny_rm(rm_dir / "multitask" / "final", seed=1)
-    save_tiny_rm(rm_dir / "more" / "final", seed=2)
-    # The training run's metrics.json (the one schema; ECE = mean over sources).
-    from applications.reward_models.evaluation.schema import metrics_document, write_metrics
-
-    rows = {"shared": {"ece": 0.0321}, "verbose": {"ece": 0.0521}}
-    entry = {"sources": rows, "average": {"ece": 0.0421}}
-    write_metrics(rm_dir / "more" / "metrics.json", metrics_document({"more": entry}))
-    out = tmp_path / "run"
-    flags = [
-        "--output_dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),
-        "--num-prompts", "5", "--eval-prompts", "3", "--n", "2", "--max-new-tokens", "4",
-        "--gen-batch-size", "4", "--sft-max-steps", "2", "--sft-batch-size", "2",
-        "--ppl-pairs", "3", "--ece-pairs", "4", "--ppl-sources", "shared", "verbose",
-        "--rm-max-length", "256",
-    ]  # fmt: skip
-    assert main(["all", *flags]) == 0
-
+def _check_samples_and_judgements(out) -> None:
     samples = read_jsonl(out / "samples.jsonl").records
     assert len(samples) == 5 and all(len(r["samples"]) == 2 for r in samples)
     for rm in ("multitask", "more"):
@@ -95,6 +97,42 @@ def test_all_stages_then_resume(tmp_path, capsys):
         "more-vs-multitask.json",
         "multitask-vs-base.json",
     ]
+
+
+def _check_resume(out, flags, capsys) -> None:
+    # Resume: every stage finds its outputs and does no new work; samples are not regenerated.
+    before = (out / "samples.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["sample", *flags]) == 0
+    assert (out / "samples.jsonl").read_text() == before
+    assert main(["sft", *flags]) == 0
+    assert "exists, skipped" in capsys.readouterr().err
+    assert main(["evaluate", *flags]) == 0
+    assert capsys.readouterr().err.count("perplexity on disk, skipped") == 3
+
+
+def test_all_stages_then_resume(tmp_path, capsys):
+    policy = save_tiny_policy(tmp_path / "policy")
+    rm_dir = tmp_path / "rms"
+    save_tiny_rm(rm_dir / "multitask" / "final", seed=1)
+    save_tiny_rm(rm_dir / "more" / "final", seed=2)
+    # The training run's metrics.json (the one schema; ECE = mean over sources).
+    from applications.reward_models.evaluation.schema import metrics_document, write_metrics
+
+    rows = {"shared": {"ece": 0.0321}, "verbose": {"ece": 0.0521}}
+    entry = {"sources": rows, "average": {"ece": 0.0421}}
+    write_metrics(rm_dir / "more" / "metrics.json", metrics_document({"more": entry}))
+    out = tmp_path / "run"
+    flags = [
+        "--output_dir", str(out), "--policy", str(policy), "--rm-dir", str(rm_dir),
+        "--num-prompts", "5", "--eval-prompts", "3", "--n", "2", "--max-new-tokens", "4",
+        "--gen-batch-size", "4", "--sft-max-steps", "2", "--sft-batch-size", "2",
+        "--ppl-pairs", "3", "--ece-pairs", "4", "--ppl-sources", "shared", "verbose",
+        "--max-length", "256",
+    ]  # fmt: skip
+    assert main(["all", *flags]) == 0
+
+    _check_samples_and_judgements(out)
     ece = {
         rm: json.loads((out / "eval" / "ece" / f"{rm}.json").read_text())
         for rm in ("multitask", "more")
@@ -118,15 +156,7 @@ def test_all_stages_then_resume(tmp_path, capsys):
     assert "## Head to head" in md and "| rjs[more] | rjs[multitask] | 3 |" in md
     assert "helpful = `shared`, harmless = `shared`" in md
 
-    # Resume: every stage finds its outputs and does no new work; samples are not regenerated.
-    before = (out / "samples.jsonl").read_text()
-    capsys.readouterr()
-    assert main(["sample", *flags]) == 0
-    assert (out / "samples.jsonl").read_text() == before
-    assert main(["sft", *flags]) == 0
-    assert "exists, skipped" in capsys.readouterr().err
-    assert main(["evaluate", *flags]) == 0
-    assert capsys.readouterr().err.count("perplexity on disk, skipped") == 3
+    _check_resume(out, flags, capsys)
 
 
 def test_prompts_from_a_preference_source(monkeypatch):

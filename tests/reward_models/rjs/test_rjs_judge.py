@@ -336,8 +336,8 @@ def test_http_judge_validates_configuration():
 def test_reward_model_judge_follows_the_rm_scores():
     from rjs_helpers import tiny_rm
 
+    from applications.reward_models.modeling.scoring import score_texts
     from applications.reward_models.rjs.judge import reward_model_judge
-    from applications.reward_models.rjs.score import score_texts
 
     model, tok = tiny_rm()
     judge = reward_model_judge(model, tok, name="rm:tiny", max_length=64)

@@ -50,7 +50,7 @@ def test_compute_rm_ece_matches_metrics_on_reward_differences():
 
     from applications.reward_models.data.simulator import PreferenceSimulator
     from applications.reward_models.evaluation.metrics import calibration_errors
-    from applications.reward_models.rjs.score import score_texts
+    from applications.reward_models.modeling.scoring import score_texts
 
     model, tok = tiny_rm()
     sim = PreferenceSimulator(seed=0)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from rjs_helpers import tiny_policy
 
+from applications.reward_models.files import read_jsonl
 from applications.reward_models.rjs.generation import Generation, GenerationConfig
-from applications.reward_models.rjs.jsonl import read_jsonl
 from applications.reward_models.rjs.sample import (
     load_samples,
     policy_sampler,

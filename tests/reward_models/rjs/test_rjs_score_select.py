@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rjs_helpers import simple_encode, tiny_rm
 
-from applications.reward_models.rjs.jsonl import read_jsonl
-from applications.reward_models.rjs.score import load_scores, score_samples, score_texts
+from applications.reward_models.files import read_jsonl
+from applications.reward_models.modeling.scoring import score_texts
+from applications.reward_models.rjs.score import load_scores, score_samples
 from applications.reward_models.rjs.select import best_of_n, select_best, write_selection
 
 maybe_scores = st.lists(st.one_of(st.none(), st.integers(-5, 5).map(float)), min_size=1, max_size=8)

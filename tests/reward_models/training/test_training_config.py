@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from applications.reward_models.cli import ConfigError
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.training.config import (
-    MoreConfig,
-    SourceConfig,
+    SourceSpec,
     TrainConfig,
     from_dict,
     parse_args,
@@ -45,7 +45,7 @@ def test_yaml_then_overrides_take_precedence(tmp_path):
     assert config.learning_rate == pytest.approx(1e-4)
     assert config.more.ema_alpha == 0.9 and config.more.subspace == "last_blocks"
     assert config.resume is True
-    assert config.sources == [SourceConfig("shared"), SourceConfig("lists")]
+    assert config.sources == [SourceSpec("shared"), SourceSpec("lists")]
 
 
 def test_sources_from_command_line_and_round_trip(tmp_path):
@@ -78,7 +78,7 @@ def test_dashed_spelling_and_null():
 def test_from_dict_accepts_python_values_and_dotted_keys():
     config = from_dict({"max_steps": 3, "more.ema_alpha": None, "sources": [{"name": "shared"}]})
     assert config.max_steps == 3 and config.more.ema_alpha is None
-    assert config.sources == [SourceConfig("shared")]
+    assert config.sources == [SourceSpec("shared")]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,9 @@ def test_from_dict_accepts_python_values_and_dotted_keys():
         (["positional"], "unexpected argument"),
         # choices come from their owners
         (["--more.normalizer", "l3"], "--more.normalizer: unknown normalizer 'l3'"),
-        (["--more.solver", "exactt"], "did you mean 'exact'"),
+        (["--more.weighting", "mgad"], "did you mean 'mgda'"),
+        (["--more.weighting_options", "metod=exact"], "takes no hyperparameter metod"),
+        (["--more.weighting_options", "method"], "expected KEY=VALUE"),
         (["--pooling", "max"], "--pooling: unknown pooling 'max'; expected one of"),
         (["--more.ema_alpha", "1.5"], "--more.ema_alpha must be in"),
         (["--more.strategy", "gram"], "cannot smooth"),
@@ -149,8 +151,8 @@ def test_bad_yaml_file(tmp_path, text, match):
 def test_validate_checks_configs_built_in_code():
     with pytest.raises(ConfigError, match="--learning_rate must be a finite number"):
         TrainConfig(learning_rate=float("nan")).validate()
-    with pytest.raises(ConfigError, match=r"--more\.solver: unknown solver"):
-        TrainConfig(more=MoreConfig(solver="nope")).validate()
+    with pytest.raises(ConfigError, match=r"--more\.weighting: unknown weighting"):
+        TrainConfig(more=MoreConfig(weighting="nope")).validate()
 
 
 def test_missing_optional_package(monkeypatch):

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from applications.reward_models.data.canonical import save_pairs
 from applications.reward_models.data.simulator import PreferenceSimulator
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.trainer import main
+from applications.reward_models.training.run import main
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -12,13 +12,15 @@ import yaml
 
 import applications.reward_models.training.run as run_module
 import applications.reward_models.training.trainer as trainer_module
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig, parse_args
+from applications.reward_models.training.config import TrainConfig, parse_args
 from applications.reward_models.training.distributed import make_accelerator
 from applications.reward_models.training.resume import ResumeConfigError, check_resume_config
-from applications.reward_models.training.trainer import RewardModelTrainer, main, run
+from applications.reward_models.training.run import main, run
+from applications.reward_models.training.trainer import RewardModelTrainer
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +57,9 @@ def test_resume_check_reads_config_yaml(tmp_path):
     path = tmp_path / "config.yaml"
     check_resume_config(TrainConfig(), str(path))  # nothing saved yet: nothing to compare
     path.write_text(yaml.safe_dump({"seed": 3, "sources": ["shared"]}))
-    check_resume_config(TrainConfig(seed=3, sources=[SourceConfig("shared")]), str(path))
+    check_resume_config(TrainConfig(seed=3, sources=[SourceSpec("shared")]), str(path))
     with pytest.raises(ResumeConfigError, match=r"seed: saved 3, now 4") as err:
-        check_resume_config(TrainConfig(seed=4, sources=[SourceConfig("shared")]), str(path))
+        check_resume_config(TrainConfig(seed=4, sources=[SourceSpec("shared")]), str(path))
     assert "sources" not in str(err.value)
 
 
@@ -66,7 +68,7 @@ def test_metrics_json_is_written_whole_or_not_at_all(tmp_path, tiny_model, monke
     # a partial file (here: a value json cannot serialise, half way through the dict).
     def evaluate(*args, **kwargs):
         rows = {"shared": {"n": 4, "accuracy": 0.5}, "lists": {"n": 4, "accuracy": object()}}
-        return types.SimpleNamespace(entry={"sources": rows})
+        return types.SimpleNamespace(entry={"sources": rows}, diffs={})
 
     monkeypatch.setattr(trainer_module, "evaluate_model", evaluate)
     with pytest.raises(TypeError):
@@ -111,7 +113,7 @@ def test_grad_scaler_state_is_saved_and_restored(tmp_path, tiny_model):
     # doubles its scale every step stands in for it.
     config = TrainConfig(**{
         "model": tiny_model, "output_dir": str(tmp_path), "max_length": 128, "max_steps": 4,
-        "sources": [SourceConfig("shared"), SourceConfig("lists")], "train_pairs_per_source": 4,
+        "sources": [SourceSpec("shared"), SourceSpec("lists")], "train_pairs_per_source": 4,
         "test_pairs_per_source": 2, "pairs_per_source": 2, "save_steps": 2, "max_grad_norm": 0.0,
         "progress_bar": False,
     }).validate()  # fmt: skip

@@ -1,4 +1,4 @@
-"""The whole run (training/run.py): schemes resolved with the config's options, old import path."""
+"""The whole run (training/run.py): every scheme trained with the config's options."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_run_gives_every_scheme_the_configs_options(tmp_path, tiny_model, monkey
     seen = []
 
     def train_scheme(config, scheme, data, *, accelerator=None):
-        seen.append(scheme)
+        seen.append((scheme, config))
         return SchemeResult(scheme.name, str(tmp_path / scheme.name), {"sources": {}}, [], 0.0)
 
     monkeypatch.setattr(run_module, "train_scheme", train_scheme)
@@ -32,13 +32,5 @@ def test_run_gives_every_scheme_the_configs_options(tmp_path, tiny_model, monkey
     ]  # fmt: skip
     results = run_module.run(parse_args(argv))
     assert list(results) == ["multitask", "more"]
-    assert [s.name for s in seen] == ["multitask", "more"]
-    assert seen[1].lambda_pairs == 1
-
-
-def test_run_and_main_keep_their_trainer_import_path():
-    from applications.reward_models.training import trainer
-
-    assert trainer.run is run_module.run and trainer.main is run_module.main
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = trainer.nope
+    assert [s.name for s, _ in seen] == ["multitask", "more"]
+    assert seen[1][1].more.lambda_pairs == 1

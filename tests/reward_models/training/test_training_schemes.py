@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
 from applications.reward_models.data.simulator import PreferenceSimulator
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.schemes import (
     SCHEMES,
     BalancedUniform,
@@ -73,7 +74,7 @@ def test_balanced_uniform_trains_with_uniform_lambda(tmp_path):
     config = TrainConfig(
         model=model,
         output_dir=str(tmp_path / "out"),
-        sources=[SourceConfig("shared"), SourceConfig("lists")],
+        sources=[SourceSpec("shared"), SourceSpec("lists")],
         train_pairs_per_source=5,
         test_pairs_per_source=2,
         pairs_per_source=2,
@@ -107,16 +108,12 @@ def test_world_size_must_split_every_batch_evenly():
         rank_share(list("abcde"), 0, 2)
 
 
-def _linear_weighting(head: torch.nn.Linear, num_sources: int):
-    from mooptim.normalizers import normalizer_from_name
-    from mooptim.subspace import Subspace
-    from mooptim.weighting import MinNormWeighting
+def _linear_step(head: torch.nn.Linear, num_sources: int, lambda_pairs: int | None = None):
+    from applications.reward_models.sections import MoreConfig
+    from applications.reward_models.training.step import MoreStep
 
-    return MinNormWeighting(
-        Subspace.from_module(head),
-        normalizer=normalizer_from_name("none"),
-        num_objectives=num_sources,
-    )
+    more = MoreConfig(normalizer="none", ema_alpha=None, lambda_pairs=lambda_pairs)
+    return MoreStep.from_config(more, head, num_sources)
 
 
 def test_lambda_from_the_first_pairs_of_every_source_weights_the_full_losses():
@@ -126,23 +123,27 @@ def test_lambda_from_the_first_pairs_of_every_source_weights_the_full_losses():
     ids = ["a", "b"] * 4  # interleaved: the first pair of a is row 0, of b row 1
     names = ["a", "b"]
     margins = head(z).squeeze(-1)
-    out = More(lambda_pairs=1).loss(margins, ids, names, _linear_weighting(head, 2))
+    out = More().loss(margins, ids, names, _linear_step(head, 2, lambda_pairs=1))
     # λ from rows 0 and 1 alone, as an independent solve on those two losses
-    reference = _linear_weighting(head, 2).combine(
+    reference = _linear_step(head, 2).combine(
         [-F.logsigmoid(head(z[i : i + 1]).squeeze(-1)).mean() for i in (0, 1)]
     )
-    torch.testing.assert_close(out.weights, reference.weights.detach())
+    torch.testing.assert_close(out.weights, reference.weights)
     full = [-F.logsigmoid(margins[i::2]).mean() for i in (0, 1)]
     torch.testing.assert_close(out.loss, out.weights[0] * full[0] + out.weights[1] * full[1])
-    everything = More().loss(head(z).squeeze(-1), ids, names, _linear_weighting(head, 2))
+    everything = More().loss(head(z).squeeze(-1), ids, names, _linear_step(head, 2))
     assert not torch.allclose(everything.weights, out.weights)
 
 
-def test_lambda_pairs_comes_from_the_config():
+def test_lambda_pairs_comes_from_the_config(tmp_path):
+    from applications.reward_models.modeling.reward_model import load_reward_model
+    from applications.reward_models.testing import save_tiny_reward_model
+
+    model, _ = load_reward_model(save_tiny_reward_model(str(tmp_path / "bert"), "bert"))
     config = TrainConfig()
     config.more.lambda_pairs = 1
-    assert resolve_scheme("more", config).lambda_pairs == 1
-    assert resolve_scheme("more").lambda_pairs is None
+    assert resolve_scheme("more", config).weighting(config, model, 2).lambda_pairs == 1
+    assert resolve_scheme("more").weighting(TrainConfig(), model, 2).lambda_pairs is None
     assert resolve_scheme("multitask", config) is SCHEMES["multitask"]
     with pytest.raises(ValueError, match="lambda_pairs must be >= 1"):
-        More(lambda_pairs=0)
+        _linear_step(torch.nn.Linear(2, 1), 2, lambda_pairs=0)

@@ -13,12 +13,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
+from applications.reward_models.training.run import main
 from applications.reward_models.training.schemes import source_losses
-from applications.reward_models.training.trainer import main, train_scheme
+from applications.reward_models.training.trainer import train_scheme
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -32,7 +34,7 @@ def _config(model: str, output_dir: str, **overrides) -> TrainConfig:
     values = {
         "model": model,
         "output_dir": output_dir,
-        "sources": [SourceConfig("shared"), SourceConfig("lists"), SourceConfig("concise")],
+        "sources": [SourceSpec("shared"), SourceSpec("lists"), SourceSpec("concise")],
         "train_pairs_per_source": 12,
         "test_pairs_per_source": 4,
         "pairs_per_source": 2,
@@ -119,10 +121,41 @@ def test_cli_writes_everything(tmp_path, tiny_model, capsys):
         assert (tmp_path / scheme / "final" / "model.safetensors").is_file()
     assert main(["--scheme", "nope"]) == 2
     assert "unknown scheme" in capsys.readouterr().err
+    assert "95% intervals" in table and "ECE floor" in table and "gold ECE:" in table
+    assert table.count("no difference") + table.count("differs") == 2  # one verdict a source
+
+
+def test_the_printed_evaluate_command_reproduces_the_train_table(tmp_path, tiny_model, capsys):
+    """``evaluate`` with the command training prints (its defaults are training's) scores the
+    same test pairs and gets the same numbers as the training table."""
+    import shlex
+
+    from applications.reward_models.evaluation.evaluator import main as evaluate_main
+
+    argv = [
+        "--model", tiny_model, "--output_dir", str(tmp_path), "--sources", "shared,lists",
+        "--train_pairs_per_source", "8", "--test_pairs_per_source", "6", "--pairs_per_source", "2",
+        "--max_steps", "2", "--progress_bar", "false",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if "applications.reward_models.evaluate" in x]
+    command = shlex.split(line)
+    assert command[:3] == ["python", "-m", "applications.reward_models.evaluate"]
+    assert "--test_pairs_per_source" in command and "--max_length" not in command
+    assert evaluate_main([*command[3:], "--no_plots", "--no_progress"]) == 0
+    trained = json.loads((tmp_path / "metrics.json").read_text())["models"]
+    evaluated = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["models"]
+    for scheme in ("multitask", "more"):
+        for source in ("shared", "lists"):
+            a, b = trained[scheme]["sources"][source], evaluated[scheme]["sources"][source]
+            assert a["n"] == b["n"] == 6
+            assert a["accuracy"] == b["accuracy"]
+            assert a["ece"] == pytest.approx(b["ece"], abs=1e-6)
 
 
 def test_options_bf16_checkpointing_accumulation_subspaces(tmp_path, tiny_model):
-    from applications.reward_models.training.config import MoreConfig
+    from applications.reward_models.sections import MoreConfig
 
     variants = [
         {
