@@ -86,12 +86,13 @@ class StepClock:
 
 
 def _train_config(opts: argparse.Namespace, model: str, out: str, scheme: str) -> Any:
-    from applications.reward_models.training.config import SourceConfig, TrainConfig
+    from applications.reward_models.data.source_spec import SourceSpec
+    from applications.reward_models.training.config import TrainConfig
 
     return TrainConfig(
         model=model,
         output_dir=out,
-        sources=[SourceConfig(s) for s in SOURCES[: opts.sources]],
+        sources=[SourceSpec(s) for s in SOURCES[: opts.sources]],
         train_pairs_per_source=opts.pairs_per_source * (opts.warmup + opts.steps + 2),
         test_pairs_per_source=0,
         pairs_per_source=opts.pairs_per_source,

@@ -137,17 +137,40 @@ def weighting_step(
         ValueError: a non-finite loss or gradient (naming the objective index).
     """
     active_t = _nonzero(torch.diagonal(gram), zero_grad_tol) & present.to(gram.device)
-    finite = torch.isfinite(torch.diagonal(gram))
-    new_ema = new_seen = None  # committed by the caller, only once the checks below pass
-    if ema_alpha is not None and vectors is not None:
-        new_ema, new_seen = _smoothed(vectors, active_t, ema, ema_alpha)
-        gram = gram_matrix(new_ema)
-        finite = finite & torch.isfinite(torch.diagonal(gram))
+    gram, finite, new_ema, new_seen = _smoothed_gram(gram, vectors, active_t, ema, ema_alpha)
     active = _checked_active(active_t, finite, losses.to(values.device))
     idx = [i for i, on in enumerate(active) if on]
-    weights, used, min_norm_sq, result = solve_active(
-        gram, values, idx, weighting, normalizer, previous
-    )
+    solved = solve_active(gram, values, idx, weighting, normalizer, previous)
+    return _step_result(solved, active, present, losses, (new_ema, new_seen))
+
+
+def _smoothed_gram(
+    gram: Tensor,
+    vectors: Tensor | None,
+    active: Tensor,
+    ema: tuple[Tensor, Tensor] | None,
+    ema_alpha: float | None,
+) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    """The Gram the weighting sees (of the EMA when on), its finite diagonal, the new EMA state.
+
+    The EMA state is committed by the caller, only once the step's checks pass.
+    """
+    finite = torch.isfinite(torch.diagonal(gram))
+    if ema_alpha is None or vectors is None:
+        return gram, finite, None, None
+    new_ema, new_seen = _smoothed(vectors, active, ema, ema_alpha)
+    gram = gram_matrix(new_ema)
+    return gram, finite & torch.isfinite(torch.diagonal(gram)), new_ema, new_seen
+
+
+def _step_result(
+    solved: tuple[Tensor, Tensor, Tensor, Any],
+    active: list[bool],
+    present: Tensor,
+    losses: Tensor,
+    ema: tuple[Tensor | None, Tensor | None],
+) -> WeightingStep:
+    weights, used, min_norm_sq, result = solved
     return WeightingStep(
         weights=weights,
         active=torch.tensor(active, device=weights.device),
@@ -156,9 +179,9 @@ def weighting_step(
         gram=used.detach(),
         min_norm_sq=min_norm_sq.detach(),
         result=result,
-        num_active=len(idx),
-        ema=new_ema,
-        ema_seen=new_seen,
+        num_active=sum(active),
+        ema=ema[0],
+        ema_seen=ema[1],
     )
 
 

@@ -100,9 +100,12 @@ def make_files(root: Path) -> None:
 
 def cases(root: Path) -> list[Case]:
     """Every bad input we try (``root``: the folder of :func:`make_files`)."""
-    f = {k: str(v) for k, v in _files(root).items()}
-    out = str(root / "out")
-    train = ("--output_dir", out)
+    return [*_option_cases(root), *_data_cases(root), *round_two(root)]
+
+
+def _option_cases(root: Path) -> list[Case]:
+    """Bad values of the training command's options."""
+    train = ("--output_dir", str(root / "out"))
     return [
         Case("learning rate NaN", ("--learning_rate", "nan", *train), "learning_rate"),
         Case("learning rate infinite", ("--learning_rate", "inf", *train), "learning_rate"),
@@ -123,6 +126,14 @@ def cases(root: Path) -> list[Case]:
             ("--sources", "shared", "--sources", "lists", *train),
             "sources",
         ),
+    ]
+
+
+def _data_cases(root: Path) -> list[Case]:
+    """Missing or malformed config, data and model files."""
+    f = {k: str(v) for k, v in _files(root).items()}
+    train = ("--output_dir", str(root / "out"))
+    return [
         Case("missing config file", ("--config", str(root / "nope.yaml"), *train), "nope.yaml"),
         Case("invalid YAML config", ("--config", f["yaml"], *train), "bad.yaml"),
         Case(
@@ -157,7 +168,6 @@ def cases(root: Path) -> list[Case]:
         ),
         Case("missing data file", ("--sources", f"m:pairs:{root / 'gone.jsonl'}", *train), "gone"),
         Case("missing model path", ("--model", str(root / "no_model"), *train), "no_model"),
-        *round_two(root),
     ]
 
 

@@ -15,10 +15,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.data.splits import load_source_data
 from applications.reward_models.modeling.reward_model import load_tokenizer
 from applications.reward_models.testing import save_tiny_reward_model
-from applications.reward_models.training.config import SourceConfig, TrainConfig
+from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.trainer import RewardModelTrainer
 
 MAX_STEPS = 9
@@ -29,7 +30,7 @@ def setup(tmp_path_factory):
     model = save_tiny_reward_model(str(tmp_path_factory.mktemp("tiny") / "bert"), "bert")
     config = TrainConfig(**{
         "model": model, "output_dir": "unused", "max_length": 64, "max_steps": MAX_STEPS,
-        "sources": [SourceConfig("shared"), SourceConfig("lists")], "train_pairs_per_source": 5,
+        "sources": [SourceSpec("shared"), SourceSpec("lists")], "train_pairs_per_source": 5,
         "test_pairs_per_source": 2, "pairs_per_source": 2, "save_steps": 1,
         "save_total_limit": None, "progress_bar": False,
     }).validate()  # fmt: skip
