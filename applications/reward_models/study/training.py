@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from applications.reward_models.study.config import StudyConfig
+from applications.reward_models.study.finetune_variants import Variant, train_config
 from applications.reward_models.study.head import HeadRun
 from applications.reward_models.study.scored import Scored
 from applications.reward_models.study.splits import StudySplits
-from applications.reward_models.study.variants import Variant, train_config
 
 __all__ = ["Scored", "train_and_score"]
 
