@@ -51,6 +51,8 @@ def analyze(config: StudyConfig, trained, notes: list[str]) -> dict[str, Any]:
             }
             for s in trained.splits
         ],
+        "calibration_pairs_removed": [s.removed for s in trained.splits],
+        "drops": trained.splits[0].drops,
         "metrics": summary.metric_intervals(reps, names, 1 - config.alpha),
         "noise_floor": floors,
         "temperature": {v: float(np.mean(panel.temperatures_of(v))) for v in names},
