@@ -62,7 +62,8 @@ def test_comparisons_start_with_the_two_primary_ones() -> None:
 
 
 def test_micro_batches_hold_one_pair_of_every_source() -> None:
-    ids = torch.tensor([0, 1, 2] * 4)[torch.randperm(12, generator=torch.Generator().manual_seed(0))]
+    order = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    ids = torch.tensor([0, 1, 2] * 4)[order]
     parts = _micro_batches(ids, 3, 4)
     assert len(parts) == 4
     assert all(sorted(ids[p].tolist()) == [0, 1, 2] for p in parts)
@@ -93,7 +94,8 @@ def _table(data) -> FeatureTable:
                   for p in ps]  # fmt: skip
     texts = _texts(everything)
     g = torch.Generator().manual_seed(0)
-    return FeatureTable(torch.randn(len(texts), 16, generator=g), {t: i for i, t in enumerate(texts)})
+    rows = {t: i for i, t in enumerate(texts)}
+    return FeatureTable(torch.randn(len(texts), 16, generator=g), rows)
 
 
 @pytest.mark.parametrize("name", ["multitask", "balanced_uniform", "more", "more_body"])

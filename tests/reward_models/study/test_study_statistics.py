@@ -48,10 +48,13 @@ def test_estimates_are_the_mean_of_per_source_metrics() -> None:
     ece = np.mean([[calibration_errors(torch.from_numpy(x[1, t])).ece for t in range(3)]
                    for by_source in panel.diffs for x in by_source])  # fmt: skip
     assert est["ece"][1] == pytest.approx(ece)
-    pooled = np.mean([calibration_errors(torch.from_numpy(np.concatenate(
-        [x[0, t] for x in by_source]))).ece for by_source in panel.diffs for t in range(3)])  # fmt: skip
+    pooled = np.mean([
+        calibration_errors(torch.from_numpy(np.concatenate([x[0, t] for x in by_source]))).ece
+        for by_source in panel.diffs for t in range(3)
+    ])  # fmt: skip
     assert est["ece_pooled"][0] == pytest.approx(pooled)
-    scaled = np.mean([calibration_errors(torch.from_numpy(x[0, t] / panel.temperatures[d][0, t])).ece
+    temps = panel.temperatures
+    scaled = np.mean([calibration_errors(torch.from_numpy(x[0, t] / temps[d][0, t])).ece
                       for d, by_source in enumerate(panel.diffs) for x in by_source
                       for t in range(3)])  # fmt: skip
     assert est["ece_scaled"][0] == pytest.approx(scaled)
