@@ -94,6 +94,9 @@ def run(config: StudyConfig) -> dict[str, Any]:
     os.makedirs(config.output_dir, exist_ok=True)
     write_text_atomic(os.path.join(config.output_dir, "study.json"), json.dumps(study, indent=2))
     write_text_atomic(os.path.join(config.output_dir, "study.md"), markdown_report(study))
+    from applications.reward_models.study.plots import study_plots
+
+    study_plots(study, os.path.join(config.output_dir, "plots"))
     return study
 
 
