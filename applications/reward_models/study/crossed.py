@@ -125,13 +125,16 @@ def _data_seed(panel, d, counts_by_source, seed_weights, n_bins):
         c = counts_by_source[s]  # [R, N]
         binned, means = _source_terms(diffs, panel.true_prob[d][s], panel.temperatures[d], n_bins)
         for name, g in binned.items():
-            sums = np.einsum("rn,vtnm->rvtm", c, g)
+            v, t, n, m = g.shape
+            sums = (c @ g.transpose(2, 0, 1, 3).reshape(n, -1)).reshape(-1, v, t, m)
             if name == "ece":
                 pooled_sums = pooled_sums + sums
             value = np.abs(sums).sum(-1) / (2 * c.sum(1))[:, None, None]
             out.setdefault(name, []).append(np.einsum("rvt,rt->rv", value, seed_weights))
         for name, x in means.items():
-            value = np.einsum("rn,vtn->rvt", c, x) / c.sum(1)[:, None, None]
+            v, t, n = x.shape
+            value = (c @ x.transpose(2, 0, 1).reshape(n, -1)).reshape(-1, v, t)
+            value = value / c.sum(1)[:, None, None]
             out.setdefault(name, []).append(np.einsum("rvt,rt->rv", value, seed_weights))
         pooled_n = pooled_n + c.sum(1)
     result = {name: np.mean(vals, axis=0) for name, vals in out.items()}
