@@ -8,6 +8,7 @@ seed (:func:`~.regime.train_variant`; ``backbone=finetune``: :func:`~.training.t
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,10 +80,25 @@ def train_all(config: StudyConfig, variants: list[Variant], tokenizer) -> Traine
 
                         run = train_and_score(config, v, seed, data, d)
                     else:
-                        run = train_variant(v, regime, seed, table, data, curve)
+                        with _one_thread():
+                            run = train_variant(v, regime, seed, table, data, curve)
                     runs[d][v.name].append(run)
                     bar.update(1)
     return Trained(runs, splits, [v.name for v in variants])
+
+
+@contextmanager
+def _one_thread():
+    """The MLP's matrices are tiny: a second intra-op thread only adds synchronization (and,
+    on a shared machine, waits for a core)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def panel_of(trained: Trained) -> Panel:
