@@ -74,6 +74,10 @@ def _comparison_tables(study: Mapping[str, Any], gate: str, informative: bool) -
     return out
 
 
+def _number(value: float | None, fmt: str) -> str:
+    return "–" if value is None else f"{value:{fmt}}"
+
+
 def _log_table(study: Mapping[str, Any]) -> list[str]:
     rows = []
     for v, log in study.get("logs", {}).items():
@@ -81,8 +85,8 @@ def _log_table(study: Mapping[str, Any]) -> list[str]:
         sd = log["lambda_sd_over_steps"]
         rows.append(
             [v, " / ".join(f"{lam[s]:.2f}" for s in lam), " / ".join(f"{sd[s]:.3f}" for s in sd),
-             f"{log['starved_share']:.3f}", f"{log['cosine_mean']:+.3f}",
-             f"{log['effective_rank_mean']:.2f}"]
+             f"{log['starved_share']:.3f}", _number(log["cosine_mean"], "+.3f"),
+             _number(log["effective_rank_mean"], ".2f")]
         )  # fmt: skip
     sources = " / ".join(study["sources"])
     header = ["variant", f"mean λ ({sources})", "sd of λ over steps", "starved share (λ<0.01)",

@@ -109,16 +109,23 @@ def logs(runs: Sequence[Mapping[str, Sequence[RunResult]]], sources: Sequence[st
             "lambda_mean": dict(zip(sources, lam.mean((0, 1)).tolist(), strict=True)),
             "lambda_sd_over_steps": dict(zip(sources, lam.std(1).mean(0).tolist(), strict=True)),
             "starved_share": float(starved.mean()),
-            "cosine_mean": float(np.nanmean(cos)),
-            "effective_rank_mean": float(rank.mean()),
+            "cosine_mean": _finite_mean(cos),
+            "effective_rank_mean": _finite_mean(rank),
             "series": {
                 "step": list(range(every, lam.shape[1] + 1, every)),
                 "starved_share": starved.mean(0)[every - 1 :: every].tolist(),
-                "cosine": np.nanmean(cos, 0)[every - 1 :: every].tolist(),
-                "effective_rank": rank.mean(0)[every - 1 :: every].tolist(),
+                "cosine": [_finite_mean(c) for c in cos.T[every - 1 :: every]],
+                "effective_rank": [_finite_mean(r) for r in rank.T[every - 1 :: every]],
             },
         }
     return out
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """Mean of the finite values (``None`` when none is: the finetune path logs no gradients)."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.mean()) if finite.size else None
 
 
 def curves(runs: Sequence[Mapping[str, Sequence[RunResult]]]) -> dict[str, list[dict[str, float]]]:

@@ -76,3 +76,31 @@ def test_a_tiny_study_writes_verdicts_gate_and_logs(tiny, tmp_path, capsys) -> N
     report = (out / "study.md").read_text()
     assert study["gate"]["text"] in report and "more - balanced_uniform" in report
     assert {p.name for p in (out / "plots").iterdir()} == {"curves.png", "diagnostics.png"}
+
+
+def test_curves_are_drawn_on_calibration_pairs_never_test_pairs(
+    tiny, tmp_path, monkeypatch
+) -> None:
+    from applications.reward_models.modeling.reward_model import load_tokenizer
+    from applications.reward_models.study import regime
+    from applications.reward_models.study.pipeline import train_all
+    from applications.reward_models.study.variants import VARIANTS
+
+    seen = []
+    real = regime.train_variant
+
+    def spy(variant, settings, seed, table, data, curve):
+        seen.append((data, curve))
+        return real(variant, settings, seed, table, data, curve)
+
+    monkeypatch.setattr(regime, "train_variant", spy)
+    config = parse_args(["--seeds", "1", "--data_seeds", "1", "--max_steps", "2", "--model", tiny,
+                         "--train_pairs", "4", "--held_out_pairs", "12", "--curve_pairs", "3",
+                         "--hidden", "4,4", "--progress", "false",
+                         "--output_dir", str(tmp_path)])  # fmt: skip
+    train_all(config, [VARIANTS["multitask"]], load_tokenizer(tiny))
+    ((data, curve),) = seen
+    key = lambda p: (p.prompt, p.chosen, p.rejected)  # noqa: E731
+    for name, pairs in curve.items():
+        assert pairs and {key(p) for p in pairs} <= {key(p) for p in data.calibration[name]}
+        assert not {key(p) for p in pairs} & {key(p) for p in data.test[name]}
