@@ -1,8 +1,9 @@
 """Options of the calibration study (``python -m applications.reward_models.study``).
 
 Parsed by :mod:`applications.reward_models.cli` like every other entry point: ``--config
-file.yaml``, ``--output_dir``, underscores, per-option help. Budgets are stated in
-``docs/reward-models/study.md`` (the default finishes within 30 minutes on 2 CPU cores).
+file.yaml``, ``--output_dir``, underscores, per-option help. Presets live in
+``applications/reward_models/configs/study/`` (``smoke``, ``domains``, ``finetune``); budgets
+are stated in ``docs/reward-models/study.md``.
 """
 
 from __future__ import annotations
@@ -13,37 +14,26 @@ from dataclasses import dataclass
 from applications.reward_models.cli import ConfigError, at_least, one_of, option, parse, positive
 from applications.reward_models.training.config import SourceConfig, parse_source
 
-__all__ = [
-    "ABLATION_NAMES",
-    "BACKBONES",
-    "DEFAULT_SCHEMES",
-    "STUDY_SCHEMES",
-    "StudyConfig",
-    "parse_args",
-]
+__all__ = ["BACKBONES", "StudyConfig", "parse_args"]
 
 PROG = "python -m applications.reward_models.study"
 DESCRIPTION = (
-    "Calibration study: MultiTask vs MORE vs balanced-uniform over seeds on the same data, with "
-    "noise floors, temperature scaling and paired bootstrap CIs; writes study.json and study.md."
+    "Calibration study: MultiTask vs MORE vs balanced-uniform (and MORE's variants) over "
+    "training and data seeds, a shared MLP body on cached features; crossed paired bootstrap, "
+    "equivalence margin, Holm; writes study.json and study.md."
 )
-
-# balanced_uniform (MORE's balanced batches, λ fixed uniform) separates the effect of λ from the
-# effect of balancing; ``more`` is compared with every other scheme.
-DEFAULT_SCHEMES: tuple[str, ...] = ("multitask", "more", "balanced_uniform")
-STUDY_SCHEMES: tuple[str, ...] = ("multitask", "more", "balanced_uniform", "single")
-"""``single`` trains one model per source (on that source alone)."""
-ABLATION_NAMES: tuple[str, ...] = ("one_pair", "ema", "no_normalization", "more_pairs")
-"""MORE variants (see :mod:`.variants`): λ from one pair per source; EMA α = 0.1; no gradient
-normalization; 4× pairs per source per step (MultiTask is trained at the same batch too)."""
 BACKBONES: tuple[str, ...] = ("frozen", "finetune")
-"""``frozen``: the backbone's features are computed once and only the reward head trains (fast);
-``finetune``: the full trainer, last ``trainable_blocks`` blocks trained (slow on CPU)."""
+"""``frozen``: backbone features cached, a shared MLP body and a head train (fast);
+``finetune``: the full trainer, the last ``trainable_blocks`` blocks trained (slow on CPU)."""
 
 
 def _names(value: str) -> list[str]:
     """``a,b`` or ``a`` (the flag also takes space-separated values)."""
     return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _widths(value: str) -> list[int]:
+    return [int(part) for part in _names(value)]
 
 
 def _presets() -> Sequence[str]:
@@ -52,24 +42,29 @@ def _presets() -> Sequence[str]:
     return tuple(SIMULATOR_PRESETS)
 
 
+def _variant_names() -> Sequence[str]:
+    from applications.reward_models.study.variants import VARIANTS
+
+    return tuple(VARIANTS)
+
+
+def _default_variants() -> list[str]:
+    from applications.reward_models.study.variants import DEFAULT_VARIANTS
+
+    return list(DEFAULT_VARIANTS)
+
+
 @dataclass
 class StudyConfig:
     """What to train, on which data, and how to measure it (see each option's help)."""
 
-    seeds: int = option(
-        5, help="training seeds 0..n-1; every scheme trains once per seed", check=positive
-    )
-    schemes: list[str] = option(
-        factory=lambda: list(DEFAULT_SCHEMES),
-        help="schemes to compare (more is compared with each other one)",
+    seeds: int = option(10, help="training seeds 0..n-1 per data seed", check=positive)
+    data_seeds: int = option(2, help="data seeds 0..n-1 (simulator draws)", check=positive)
+    variants: list[str] = option(
+        factory=_default_variants,
+        help="variants (study/variants.py); unregistered weightings are skipped with a note",
         parse=_names,
-        check=one_of(lambda: STUDY_SCHEMES),
-    )
-    ablations: list[str] = option(
-        factory=list,
-        help="MORE variants to add: one_pair, ema, no_normalization, more_pairs",
-        parse=_names,
-        check=one_of(lambda: ABLATION_NAMES),
+        check=one_of(_variant_names),
     )
     sources: list[SourceConfig] = option(
         factory=list,
@@ -78,73 +73,61 @@ class StudyConfig:
         help="real preference sources (as in train); empty: the simulator preset's sources",
     )
     simulator: str = option(
-        "domains",
-        help="simulator preset (domains: the over-rewarding regime)",
+        "classic",
+        help="simulator preset (classic: verbose/concise/noisy conflict on shared prompts)",
         check=one_of(_presets),
     )
-    simulator_seed: int = option(0, help="data seed: fixed across training seeds")
-    train_pairs: int = option(1000, help="training pairs per source (real: cap)", check=positive)
-    calibration_pairs: int = option(
-        300, help="simulator: calibration pairs per source (temperature fit)", check=positive
+    train_pairs: int = option(600, help="training pairs per source (real: cap)", check=positive)
+    held_out_pairs: int = option(
+        1000,
+        help="held-out-task pairs per source, split by prompt into calibration / test halves",
+        check=at_least(4),
     )
-    calibration_fraction: float = option(
-        0.1, help="real sources: share of training prompts held out for the temperature fit"
-    )
-    test_pairs: int = option(2000, help="test pairs per source", check=positive)
     curve_pairs: int = option(
-        200,
-        help="test pairs per source scored every eval_every steps (ECE-vs-step curves)",
-        check=at_least(0),
+        100, help="calibration pairs per source scored every eval_every steps", check=at_least(0)
     )
-    eval_every: int = option(25, help="steps between curve points", check=positive)
+    eval_every: int = option(100, help="steps between curve points", check=positive)
     backbone: str = option(
-        "frozen",
-        help="frozen (head on cached features) or finetune",
+        "frozen", help="frozen (cached features + MLP body) or finetune",
         check=one_of(lambda: BACKBONES),
-    )
+    )  # fmt: skip
     model: str = option("minilm", help="backbone: minilm, smollm2, a local directory or hub id")
     trainable_blocks: int | None = option(2, help="finetune: blocks trained (null: all)")
-    max_steps: int = option(300, help="optimizer steps per model", check=positive)
-    pairs_per_source: int = option(
-        4, help="m: a step holds K x m pairs for every scheme", check=positive
+    hidden: list[int] = option(
+        factory=lambda: [128, 32], help="MLP body widths", parse=_widths, check=None
     )
-    learning_rate: float = option(
-        3e-3,
-        help="AdamW learning rate (frozen: of the head on standardized features; for finetune "
-        "pass the trainer's 5e-4)",
-        check=positive,
-    )
-    resample_to: int | None = option(
-        None, help="resample every source to this many pairs (null: the largest, if sizes differ)"
-    )
+    max_steps: int = option(800, help="optimizer steps per model", check=positive)
+    pairs_per_source: int = option(16, help="m: a step holds K x m pairs", check=positive)
+    learning_rate: float = option(1e-3, help="AdamW learning rate", check=positive)
+    weight_decay: float = option(0.0, help="AdamW weight decay", check=at_least(0))
     max_length: int = option(192, help="token budget of prompt + response", check=positive)
-    eval_batch_size: int = option(
-        64, help="pairs per forward pass when encoding / scoring", check=positive
+    eval_batch_size: int = option(64, help="pairs per forward pass when encoding", check=positive)
+    n_bins: int = option(10, help="ECE bins", check=positive)
+    n_boot: int = option(1000, help="crossed bootstrap replicates", check=positive)
+    n_sim: int = option(200, help="simulations of every noise floor", check=positive)
+    margin: float = option(0.005, help="equivalence margin of ΔECE", check=at_least(0))
+    alpha: float = option(0.05, help="test level (primary: unadjusted; others: Holm)")
+    gate_temperature: float = option(1.1, help="validity gate: MultiTask's T must exceed this")
+    gate_floor_ratio: float = option(
+        2.0, help="validity gate: MultiTask's ECE must be >= this x its noise floor"
     )
-    n_bins: int = option(
-        10, help="ECE bins of the headline numbers (5/10/20 also reported)", check=positive
-    )
-    n_boot: int = option(1000, help="bootstrap replicates of every CI", check=positive)
-    n_sim: int = option(1000, help="simulations of every noise floor", check=positive)
     feature_cache: str | None = option(
         None, help="frozen: file of cached features (null: <output_dir>/features.pt)"
     )
     progress: bool = option(True, help="show progress bars")
-    output_dir: str = option("outputs/study", help="where study.json, study.md and plots go")
+    output_dir: str = option("outputs/study", help="where study.json and study.md go")
 
     def validate(self) -> StudyConfig:
         """Cross-option checks."""
-        if len(set(self.schemes)) != len(self.schemes) or not self.schemes:
-            raise ConfigError(f"--schemes must be distinct and non-empty, got {self.schemes}")
-        if self.ablations and "more" not in self.schemes:
-            raise ConfigError("--ablations are MORE variants: add more to --schemes")
-        if not 0.0 < self.calibration_fraction < 1.0:
+        if len(set(self.variants)) != len(self.variants) or not self.variants:
+            raise ConfigError(f"--variants must be distinct and non-empty, got {self.variants}")
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"--alpha must be in (0, 1), got {self.alpha}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise ConfigError(f"--hidden must be positive widths, got {self.hidden}")
+        if self.curve_pairs > self.held_out_pairs:
             raise ConfigError(
-                f"--calibration_fraction must be in (0, 1), got {self.calibration_fraction}"
-            )
-        if self.curve_pairs > self.test_pairs:
-            raise ConfigError(
-                f"--curve_pairs ({self.curve_pairs}) > --test_pairs ({self.test_pairs})"
+                f"--curve_pairs ({self.curve_pairs}) > --held_out_pairs ({self.held_out_pairs})"
             )
         return self
 

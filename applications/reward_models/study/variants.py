@@ -1,102 +1,95 @@
-"""The models a study trains: a scheme plus the option changes of an ablation.
+"""The variants a study trains, named in one table (:data:`VARIANTS`).
 
-A :class:`Variant` is named as it appears in ``study.json`` (``more``, ``more[ema0.1]``,
-``single[helpdesk]``). Every variant trains with the same seeds on the same data; an ablation
-that changes the batch (``more_pairs``) also adds MultiTask at that batch, so that every
-comparison holds the number of pairs per step fixed.
+Every variant sees the same K × m pairs per step (m = ``pairs_per_source``) and differs only in
+how they are drawn and combined:
+
+* ``multitask``: uniform batches from the union, loss = mean over pairs;
+* ``balanced_uniform``: MORE's balanced batches, loss (1/K) Σ L_i (λ fixed uniform): separates
+  the effect of balancing from the effect of λ;
+* ``more``: balanced batches, λ = MGDA's min-norm weights of the head gradients, one λ per step
+  from all m pairs per source;
+* ``more_official``: λ per micro-batch of **one pair per source**, m micro-batches a step, the
+  losses averaged (the official code: 8 devices × 2 accumulation steps × 1 pair per source, so
+  a step averages 16 λ);
+* ``more_body``: λ from the gradients of the body's last layer and the head;
+* ``upgrad``, ``nash_mtl``, ``imtl_g``, ``cagrad``: the family's weightings on the head Gram.
+
+A variant whose weighting is not registered in ``mooptim.weightings.WEIGHTINGS`` is skipped
+with a printed note (:func:`available`), so the table works before and after the family lands.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from applications.reward_models.study.config import StudyConfig
-from applications.reward_models.training.config import MoreConfig, SourceConfig, TrainConfig
+from applications.reward_models.study.weigh import WeightingSpec, is_registered
 
-__all__ = ["ABLATIONS", "Variant", "comparisons", "study_variants", "train_config"]
+__all__ = ["DEFAULT_VARIANTS", "PRIMARY", "VARIANTS", "Variant", "available", "comparisons"]
 
-MORE_PAIRS_FACTOR = 4
+OFFICIAL_MICRO_BATCHES = 16
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One trained configuration: ``scheme`` with ``more`` option overrides and ``pairs_factor``
-    × the study's pairs per source per step (``single_source`` for scheme ``single``)."""
+    """``balanced`` batches or not; ``weighting`` (``None``: a fixed mean); λ from the
+    ``subspace`` ``head`` or ``body_last``; λ solved per each of ``micro_batches``."""
 
     name: str
-    scheme: str
-    more: Mapping[str, Any] = field(default_factory=dict)
-    pairs_factor: int = 1
-    single_source: str | None = None
+    balanced: bool
+    weighting: WeightingSpec | None = None
+    subspace: str = "head"
+    micro_batches: int = 1
 
 
-ABLATIONS: dict[str, tuple[Variant, ...]] = {
-    # The official code solves λ from one pair per source; we default to all m pairs.
-    "one_pair": (Variant("more[one_pair]", "more", {"lambda_pairs": 1}),),
-    # The paper's EMA weight of the new gradient is 0.99 (almost no smoothing); 0.1 smooths.
-    "ema": (Variant("more[ema0.1]", "more", {"ema_alpha": 0.1}),),
-    "no_normalization": (Variant("more[no_norm]", "more", {"normalizer": "none"}),),
-    "more_pairs": (
-        Variant(f"more[{MORE_PAIRS_FACTOR}x_pairs]", "more", pairs_factor=MORE_PAIRS_FACTOR),
-        Variant(
-            f"multitask[{MORE_PAIRS_FACTOR}x_pairs]", "multitask", pairs_factor=MORE_PAIRS_FACTOR
-        ),
-    ),
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant("multitask", balanced=False),
+        Variant("balanced_uniform", balanced=True),
+        Variant("more", balanced=True, weighting=WeightingSpec("mgda")),
+        Variant("more_official", True, WeightingSpec("mgda"), micro_batches=OFFICIAL_MICRO_BATCHES),
+        Variant("more_body", balanced=True, weighting=WeightingSpec("mgda"), subspace="body_last"),
+        Variant("upgrad", balanced=True, weighting=WeightingSpec("upgrad")),
+        Variant("nash_mtl", balanced=True, weighting=WeightingSpec("nash_mtl")),
+        Variant("imtl_g", balanced=True, weighting=WeightingSpec("imtl_g")),
+        Variant("cagrad", balanced=True, weighting=WeightingSpec("cagrad")),
+    )
 }
+"""Every variant by name (the one name → variant table)."""
+
+DEFAULT_VARIANTS: tuple[str, ...] = tuple(VARIANTS)
+
+PRIMARY: tuple[tuple[str, str], ...] = (("more", "multitask"), ("more", "balanced_uniform"))
+"""The two pre-registered primary comparisons (first − second)."""
 
 
-def study_variants(config: StudyConfig, sources: Sequence[str]) -> list[Variant]:
-    """The schemes of ``config`` (``single``: one per source), then its ablations."""
-    out: list[Variant] = []
-    for scheme in config.schemes:
-        if scheme == "single":
-            out += [Variant(f"single[{s}]", "single", single_source=s) for s in sources]
+def available(names: Sequence[str], pairs_per_source: int, say=print) -> list[Variant]:
+    """The variants ``names`` that can run: unregistered weightings, and micro-batching that
+    does not divide ``pairs_per_source``, are skipped with a note through ``say``."""
+    out = []
+    for name in names:
+        v = VARIANTS[name]
+        if v.weighting is not None and not is_registered(v.weighting.name):
+            say(f"note: variant {name!r} skipped: weighting {v.weighting.name!r} is not "
+                "registered in mooptim.weightings.WEIGHTINGS")  # fmt: skip
+        elif pairs_per_source % v.micro_batches:
+            say(f"note: variant {name!r} skipped: {v.micro_batches} micro-batches do not divide "
+                f"pairs_per_source={pairs_per_source}")  # fmt: skip
         else:
-            out.append(Variant(scheme, scheme))
-    for name in config.ablations:
-        out += ABLATIONS[name]
+            out.append(v)
     return out
 
 
-def comparisons(variants: Sequence[Variant]) -> list[tuple[str, str]]:
-    """``(first, second)`` pairs reported as first − second.
-
-    ``more`` − every other base scheme; every MORE variant − ``more`` and − MultiTask at the
-    same pairs per step. Single-source models (``single[...]``) are references, not compared.
-    """
-    names = [v.name for v in variants]
-    out = [("more", v.name) for v in variants if "[" not in v.name and v.name != "more"]
-    for v in variants:
-        if v.scheme == "more" and v.name != "more":
-            out.append((v.name, "more"))
-            same_batch = (
-                "multitask" if v.pairs_factor == 1 else f"multitask[{v.pairs_factor}x_pairs]"
-            )
-            if same_batch in names:
-                out.append((v.name, same_batch))
-    return [(a, b) for a, b in out if a in names and b in names]
-
-
-def train_config(
-    config: StudyConfig, variant: Variant, seed: int, sources: Sequence[str], **extra: Any
-) -> TrainConfig:
-    """The trainer's settings for ``variant`` with training ``seed`` (``extra``: more fields)."""
-    more = dataclasses.replace(MoreConfig(), **dict(variant.more))
-    return TrainConfig(
-        sources=[SourceConfig(name=n) for n in sources],
-        model=config.model,
-        trainable_blocks=config.trainable_blocks,
-        max_steps=config.max_steps,
-        pairs_per_source=config.pairs_per_source * variant.pairs_factor,
-        learning_rate=config.learning_rate,
-        max_length=config.max_length,
-        resample_to=config.resample_to,
-        single_source=variant.single_source,
-        seed=seed,
-        more=more,
-        progress_bar=False,
-        **extra,
-    )
+def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:
+    """``(first, second)``, reported as first − second: the primary pair(s) present, then every
+    other MORE-like variant − ``more``, − ``multitask`` and − ``balanced_uniform``."""
+    present = set(names)
+    out = [p for p in PRIMARY if set(p) <= present]
+    for name in names:
+        if name in ("multitask", "balanced_uniform", "more"):
+            continue
+        out += [(name, b) for b in ("more", "multitask", "balanced_uniform") if b in present]
+    if {"balanced_uniform", "multitask"} <= present:
+        out.append(("balanced_uniform", "multitask"))
+    return out

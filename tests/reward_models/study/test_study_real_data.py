@@ -24,7 +24,7 @@ def _hh_rows(subset: str, split: str, n: int) -> list[dict]:
 
 
 def _write(root: Path, subset: str) -> None:
-    for split, n in (("train", 30), ("test", 8)):
+    for split, n in (("train", 30), ("test", 16)):
         path = root / subset / f"{split}.jsonl.gz"
         path.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(path, "wt", encoding="utf-8") as f:
@@ -40,15 +40,17 @@ def test_real_sources_go_through_the_same_command(tmp_path) -> None:
     model = save_tiny_reward_model(str(tmp_path / "tiny"))
     out = tmp_path / "study"
     argv = ["--sources", f"helpful:hh_helpful:{root}", f"harmless:hh_harmless:{root}",
-            "--seeds", "1", "--max_steps", "3", "--model", model, "--test_pairs", "6",
-            "--curve_pairs", "2", "--calibration_fraction", "0.3", "--n_boot", "20",
+            "--seeds", "2", "--data_seeds", "1", "--max_steps", "3", "--model", model,
+            "--held_out_pairs", "16", "--curve_pairs", "2", "--pairs_per_source", "2",
+            "--variants", "multitask,balanced_uniform,more", "--hidden", "8,8", "--n_boot", "20",
             "--n_sim", "20", "--progress", "false", "--output_dir", str(out)]  # fmt: skip
     assert main(argv) == 0
     study = json.loads((out / "study.json").read_text())
     assert study["sources"] == ["helpful", "harmless"]
-    row = study["results"]["more"]["0"]["helpful"]
-    assert row["n"] == 6 and row.get("gold_ece") is None  # real data: no gold probability
-    assert row["n_calibration"] > 0
+    sizes = study["sizes"][0]
+    assert sizes["test"]["helpful"] + sizes["calibration"]["helpful"] == 16
+    assert sizes["calibration"]["helpful"] > 0 and sizes["test"]["helpful"] > 0
+    assert "gold_ece" not in study["metrics"]  # real data: no gold probability
     # the broken row of each file is counted, not silently dropped
     assert sum(study["drops"]["by_source"]["helpful"].values()) >= 1
     assert "harmless" in (out / "study.md").read_text()

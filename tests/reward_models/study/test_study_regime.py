@@ -1,0 +1,123 @@
+"""The study's regime: MLP body + head, variants at equal pairs per step, step logs, splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from applications.reward_models.study.body import RewardMLP
+from applications.reward_models.study.features import FeatureTable, _texts
+from applications.reward_models.study.regime import (
+    Regime,
+    _loss,
+    _micro_batches,
+    head_gradient_stats,
+    train_variant,
+)
+from applications.reward_models.study.splits import build_splits
+from applications.reward_models.study.variants import (
+    PRIMARY,
+    VARIANTS,
+    available,
+    comparisons,
+)
+from applications.reward_models.study.weigh import make_weighting, weigh
+
+
+def test_head_gradient_stats_known_answers() -> None:
+    cos, rank = head_gradient_stats(torch.eye(3, 5) * torch.tensor([[1.0], [2.0], [3.0]]))
+    assert cos == pytest.approx(0.0) and 1 < rank < 3
+    cos, rank = head_gradient_stats(torch.eye(4))
+    assert cos == pytest.approx(0.0) and rank == pytest.approx(4.0)
+    cos, rank = head_gradient_stats(torch.ones(3, 4))
+    assert cos == pytest.approx(1.0) and rank == pytest.approx(1.0)
+
+
+def test_model_is_a_shared_body_and_a_bias_free_head() -> None:
+    torch.manual_seed(0)
+    model = RewardMLP(384, (128, 32))
+    assert model.head.bias is None and model.last_layer.weight.shape == (32, 128)
+    z = torch.randn(6, 384)
+    assert torch.allclose(model(z), model.head(model.represent(z)).squeeze(-1))
+
+
+def test_unregistered_weightings_are_skipped_with_a_note() -> None:
+    notes: list[str] = []
+    from mooptim.weightings import WEIGHTINGS
+
+    got = available(list(VARIANTS), 16, notes.append)
+    for v in VARIANTS.values():
+        registered = v.weighting is None or v.weighting.name in WEIGHTINGS
+        assert (v in got) == registered
+        assert any(repr(v.name) in n for n in notes) != registered
+    assert [v.name for v in available(["more_official"], 12, notes.append)] == []
+    assert "do not divide" in notes[-1]
+
+
+def test_comparisons_start_with_the_two_primary_ones() -> None:
+    pairs = comparisons(["multitask", "balanced_uniform", "more", "more_official"])
+    assert pairs[:2] == list(PRIMARY)
+    assert ("more_official", "more") in pairs and len(set(pairs)) == len(pairs)
+
+
+def test_micro_batches_hold_one_pair_of_every_source() -> None:
+    order = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    ids = torch.tensor([0, 1, 2] * 4)[order]
+    parts = _micro_batches(ids, 3, 4)
+    assert len(parts) == 4
+    assert all(sorted(ids[p].tolist()) == [0, 1, 2] for p in parts)
+    assert sorted(torch.cat(parts).tolist()) == list(range(12))
+
+
+def test_official_lambda_is_the_mean_of_the_micro_batch_lambdas() -> None:
+    torch.manual_seed(0)
+    model = RewardMLP(8, (6, 4))
+    ids = torch.tensor([0, 1, 2] * 4)
+    z_w, z_l = torch.randn(12, 8), torch.randn(12, 8)
+    margins = model(z_w) - model(z_l)
+    variant = VARIANTS["more_official"]
+    official = type(variant)(variant.name, True, variant.weighting, micro_batches=4)
+    spec = variant.weighting
+    loss, lam = _loss(official, make_weighting(list(model.head.parameters()), spec, 3),
+                      margins, ids, 3)  # fmt: skip
+    reference = make_weighting(list(model.head.parameters()), spec, 3)
+    nll = torch.nn.functional.softplus(-margins)
+    parts = [weigh([nll[j][ids[j] == i].mean() for i in range(3)], reference)
+             for j in _micro_batches(ids, 3, 4)]  # fmt: skip
+    assert torch.allclose(lam, torch.stack([p.weights.double() for p in parts]).mean(0))
+    assert torch.allclose(loss, torch.stack([p.loss for p in parts]).mean())
+
+
+def _table(data) -> FeatureTable:
+    everything = [p for s in (data.train, data.calibration, data.test) for ps in s.values()
+                  for p in ps]  # fmt: skip
+    texts = _texts(everything)
+    g = torch.Generator().manual_seed(0)
+    rows = {t: i for i, t in enumerate(texts)}
+    return FeatureTable(torch.randn(len(texts), 16, generator=g), rows)
+
+
+@pytest.mark.parametrize("name", ["multitask", "balanced_uniform", "more", "more_body"])
+def test_train_variant_logs_every_step_and_is_deterministic(name: str) -> None:
+    data = build_splits("classic", 0, 12, 16)
+    table, regime = _table(data), Regime(steps=6, pairs_per_source=4, hidden=(8, 8), eval_every=3)
+    curve = {n: p[:3] for n, p in data.calibration.items()}
+    a = train_variant(VARIANTS[name], regime, 0, table, data, curve)
+    b = train_variant(VARIANTS[name], regime, 0, table, data, curve)
+    assert a.weights.shape == (6, 5) and np.allclose(a.weights.sum(1), 1.0)
+    assert a.cosine.shape == a.effective_rank.shape == (6,)
+    assert [c["step"] for c in a.curve] == [3, 6]
+    assert all(np.array_equal(a.test[n], b.test[n]) for n in data.names)
+    assert set(a.test) == set(data.names) and a.temperature > 0
+
+
+def test_held_out_halves_are_disjoint_from_each_other_and_from_training() -> None:
+    data = build_splits("classic", 1, 40, 60)
+    for name in data.names:
+        cal, test, train = data.calibration[name], data.test[name], data.train[name]
+        assert cal and test
+        key = lambda p: (p.prompt, p.chosen, p.rejected)  # noqa: E731
+        assert not {key(p) for p in cal} & ({key(p) for p in test} | {key(p) for p in train})
+        assert not {p.prompt for p in cal} & {p.prompt for p in test}  # split by prompt
+        assert len(cal) + len(test) + data.removed[name] == 60
