@@ -67,7 +67,8 @@ def solve_active(
 ) -> tuple[Tensor, Tensor, Tensor, MinNormResult | None]:
     """``w = weighting(D G_A D)`` on the active index set A = ``idx``, scattered back to K.
 
-    The sub-Gram G_A is symmetrised and weighted in float64; with a normaliser, D = diag(1/s)
+    The sub-Gram G_A is symmetrised and weighted in float64 (MGDA's solver gets it back in
+    ``gram``'s dtype, whose tolerance its PSD check should use); with a normaliser, D = diag(1/s)
     with s = ``normalizer.scales(diag(G_A), values[A])``. A loss-based weighting receives
     ``values[A]``. MGDA is warm-started from ``previous`` restricted to A (:func:`warm_start`).
     No active objective gives all-zero weights without calling the weighting. A stateful method
