@@ -22,7 +22,7 @@ from applications.reward_models.study.variants import (
     available,
     comparisons,
 )
-from applications.reward_models.study.weigh import make_weighting, weigh
+from applications.reward_models.training.step import MoreStep
 
 
 def test_head_gradient_stats_known_answers() -> None:
@@ -48,7 +48,7 @@ def test_unregistered_weightings_are_skipped_with_a_note() -> None:
 
     got = available(list(VARIANTS), 16, notes.append)
     for v in VARIANTS.values():
-        registered = v.weighting is None or v.weighting.name in WEIGHTINGS
+        registered = v.more is None or v.more.weighting in WEIGHTINGS
         assert (v in got) == registered
         assert any(repr(v.name) in n for n in notes) != registered
     assert [v.name for v in available(["more_official"], 12, notes.append)] == []
@@ -77,13 +77,12 @@ def test_official_lambda_is_the_mean_of_the_micro_batch_lambdas() -> None:
     z_w, z_l = torch.randn(12, 8), torch.randn(12, 8)
     margins = model(z_w) - model(z_l)
     variant = VARIANTS["more_official"]
-    official = type(variant)(variant.name, True, variant.weighting, micro_batches=4)
-    spec = variant.weighting
-    loss, lam = _loss(official, make_weighting(list(model.head.parameters()), spec, 3),
-                      margins, ids, 3)  # fmt: skip
-    reference = make_weighting(list(model.head.parameters()), spec, 3)
+    official = type(variant)(variant.name, True, variant.more, micro_batches=4)
+    step = MoreStep.from_config(variant.more, model.head, 3)
+    loss, lam = _loss(official, step, margins, ids, 3)
+    reference = MoreStep.from_config(variant.more, model.head, 3)
     nll = torch.nn.functional.softplus(-margins)
-    parts = [weigh([nll[j][ids[j] == i].mean() for i in range(3)], reference)
+    parts = [reference.combine([nll[j][ids[j] == i].mean() for i in range(3)])
              for j in _micro_batches(ids, 3, 4)]  # fmt: skip
     assert torch.allclose(lam, torch.stack([p.weights.double() for p in parts]).mean(0))
     assert torch.allclose(loss, torch.stack([p.loss for p in parts]).mean())
