@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from applications.reward_models.cli import ConfigError, at_least, one_of, option, parse, positive
-from applications.reward_models.data.source_spec import SourceSpec, parse_source
+from applications.reward_models.data.source_spec import SourceSpec, check_sources, parse_source
 from applications.reward_models.sections import ModelConfig, OptimConfig, ScoringConfig
 
 __all__ = ["BACKBONES", "FINETUNE_ONLY", "StudyConfig", "parse_args"]
@@ -153,6 +153,7 @@ class StudyConfig(OptimConfig, ScoringConfig, ModelConfig):
             raise ConfigError(f"--alpha must be in (0, 1), got {self.alpha}")
         if not self.hidden or min(self.hidden) < 1:
             raise ConfigError(f"--hidden must be positive widths, got {self.hidden}")
+        check_sources(self.sources)
         if self.backbone == "frozen":
             _check_frozen(self)
         if self.curve_pairs > self.held_out_pairs:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.study.body import RewardMLP
 from applications.reward_models.study.features import FeatureTable, _texts
 from applications.reward_models.study.regime import (
@@ -13,12 +14,14 @@ from applications.reward_models.study.regime import (
     _loss,
     _micro_batches,
     head_gradient_stats,
+    subspace_of,
     train_variant,
 )
 from applications.reward_models.study.splits import build_splits
 from applications.reward_models.study.variants import (
     PRIMARY,
     VARIANTS,
+    Variant,
     available,
     comparisons,
 )
@@ -120,3 +123,63 @@ def test_held_out_halves_are_disjoint_from_each_other_and_from_training() -> Non
         assert not {key(p) for p in cal} & ({key(p) for p in test} | {key(p) for p in train})
         assert not {p.prompt for p in cal} & {p.prompt for p in test}  # split by prompt
         assert len(cal) + len(test) + data.removed[name] == 60
+
+
+MORE_FIELD_CHANGES = {
+    "lambda_pairs": {"lambda_pairs": 1},
+    "weighting": {"weighting": "mean"},
+    "weighting_options": {"weighting_options": {"method": "frank_wolfe", "max_iter": "1"}},
+    "normalizer": {"normalizer": "none"},
+    "ema_alpha": {"ema_alpha": None},
+    "subspace": {"subspace": "all"},
+    "last_n_blocks": {"subspace": "last_blocks", "last_n_blocks": 2},
+}
+
+
+def _study_lambda(**more) -> np.ndarray:
+    data = build_splits("classic", 0, 12, 16)
+    regime = Regime(steps=4, pairs_per_source=4, hidden=(8, 8), eval_every=4)
+    variant = Variant("probe", True, MoreConfig(**more))
+    return train_variant(variant, regime, 0, _table(data), data, {}).weights
+
+
+@pytest.mark.parametrize("field", sorted(MORE_FIELD_CHANGES))
+def test_the_study_loop_honours_every_more_field(field: str) -> None:
+    """The study's loop runs the one MORE step from the variant's MoreConfig: changing a field
+    changes λ (runs are deterministic, so any gap is the field's effect); as on the trainer's
+    and TRL's paths (tests/reward_models/integrations/test_integrations_trl.py)."""
+    changed, default = _study_lambda(**MORE_FIELD_CHANGES[field]), _study_lambda()
+    if field == "last_n_blocks":
+        default = _study_lambda(subspace="last_blocks", last_n_blocks=1)
+    assert np.abs(changed - default).max() > 1e-4, field
+    if field == "weighting":
+        assert np.allclose(changed, 1 / 5)
+
+
+def test_the_study_loop_honours_the_strategy_and_the_loss_scale() -> None:
+    """``gram`` gives autograd's λ (no EMA: it keeps no vectors); ``scale_by_num_objectives``
+    multiplies the loss by the number of active sources."""
+    gram, autograd = _study_lambda(ema_alpha=None, strategy="gram"), _study_lambda(ema_alpha=None)
+    np.testing.assert_allclose(gram, autograd, atol=1e-6)
+    torch.manual_seed(0)
+    model = RewardMLP(8, (6, 4))
+    ids = torch.tensor([0, 1, 2] * 4)
+    margins = model(torch.randn(12, 8)) - model(torch.randn(12, 8))
+    variant = Variant("probe", True, MoreConfig())
+    plain = _loss(variant, MoreStep.from_config(MoreConfig(), model.head, 3), margins, ids, 3)
+    scaled_step = MoreStep.from_config(MoreConfig(scale_by_num_objectives=True), model.head, 3)
+    scaled = _loss(variant, scaled_step, margins, ids, 3)
+    torch.testing.assert_close(scaled[0], 3 * plain[0])
+    torch.testing.assert_close(scaled[1], plain[1])
+
+
+def test_subspaces_of_the_mlp() -> None:
+    model = RewardMLP(8, (6, 5, 4))
+    layers = [m for m in model.body if isinstance(m, torch.nn.Linear)]
+    head = [model.head.weight]
+    assert subspace_of(model, MoreConfig()) == head
+    last = subspace_of(model, MoreConfig(subspace="last_blocks", last_n_blocks=1))
+    assert last == [layers[-1].weight, layers[-1].bias, *head]
+    two = subspace_of(model, MoreConfig(subspace="last_blocks", last_n_blocks=2))
+    assert two == [*layers[-2].parameters(), *layers[-1].parameters(), *head]
+    assert subspace_of(model, MoreConfig(subspace="all")) == list(model.parameters())
