@@ -8,7 +8,6 @@ import torch
 
 from applications.reward_models.sections import MoreConfig
 from applications.reward_models.study.body import RewardMLP
-from applications.reward_models.study.features import FeatureTable, _texts
 from applications.reward_models.study.regime import (
     Regime,
     _loss,
@@ -26,6 +25,7 @@ from applications.reward_models.study.variants import (
     comparisons,
 )
 from applications.reward_models.training.step import MoreStep
+from tests.reward_models.study._regime_helpers import study_lambda, table_of
 
 
 def test_head_gradient_stats_known_answers() -> None:
@@ -91,19 +91,10 @@ def test_official_lambda_is_the_mean_of_the_micro_batch_lambdas() -> None:
     assert torch.allclose(loss, torch.stack([p.loss for p in parts]).mean())
 
 
-def _table(data) -> FeatureTable:
-    everything = [p for s in (data.train, data.calibration, data.test) for ps in s.values()
-                  for p in ps]  # fmt: skip
-    texts = _texts(everything)
-    g = torch.Generator().manual_seed(0)
-    rows = {t: i for i, t in enumerate(texts)}
-    return FeatureTable(torch.randn(len(texts), 16, generator=g), rows)
-
-
 @pytest.mark.parametrize("name", ["multitask", "balanced_uniform", "more", "more_body"])
 def test_train_variant_logs_every_step_and_is_deterministic(name: str) -> None:
     data = build_splits("classic", 0, 12, 16)
-    table, regime = _table(data), Regime(steps=6, pairs_per_source=4, hidden=(8, 8), eval_every=3)
+    table, regime = table_of(data), Regime(steps=6, pairs_per_source=4, hidden=(8, 8), eval_every=3)
     curve = {n: p[:3] for n, p in data.calibration.items()}
     a = train_variant(VARIANTS[name], regime, 0, table, data, curve)
     b = train_variant(VARIANTS[name], regime, 0, table, data, curve)
@@ -136,21 +127,14 @@ MORE_FIELD_CHANGES = {
 }
 
 
-def _study_lambda(**more) -> np.ndarray:
-    data = build_splits("classic", 0, 12, 16)
-    regime = Regime(steps=4, pairs_per_source=4, hidden=(8, 8), eval_every=4)
-    variant = Variant("probe", True, MoreConfig(**more))
-    return train_variant(variant, regime, 0, _table(data), data, {}).weights
-
-
 @pytest.mark.parametrize("field", sorted(MORE_FIELD_CHANGES))
 def test_the_study_loop_honours_every_more_field(field: str) -> None:
     """The study's loop runs the one MORE step from the variant's MoreConfig: changing a field
     changes λ (runs are deterministic, so any gap is the field's effect); as on the trainer's
     and TRL's paths (tests/reward_models/integrations/test_integrations_trl.py)."""
-    changed, default = _study_lambda(**MORE_FIELD_CHANGES[field]), _study_lambda()
+    changed, default = study_lambda(**MORE_FIELD_CHANGES[field]), study_lambda()
     if field == "last_n_blocks":
-        default = _study_lambda(subspace="last_blocks", last_n_blocks=1)
+        default = study_lambda(subspace="last_blocks", last_n_blocks=1)
     assert np.abs(changed - default).max() > 1e-4, field
     if field == "weighting":
         assert np.allclose(changed, 1 / 5)
@@ -159,7 +143,7 @@ def test_the_study_loop_honours_every_more_field(field: str) -> None:
 def test_the_study_loop_honours_the_strategy_and_the_loss_scale() -> None:
     """``gram`` gives autograd's λ (no EMA: it keeps no vectors); ``scale_by_num_objectives``
     multiplies the loss by the number of active sources."""
-    gram, autograd = _study_lambda(ema_alpha=None, strategy="gram"), _study_lambda(ema_alpha=None)
+    gram, autograd = study_lambda(ema_alpha=None, strategy="gram"), study_lambda(ema_alpha=None)
     np.testing.assert_allclose(gram, autograd, atol=1e-6)
     torch.manual_seed(0)
     model = RewardMLP(8, (6, 4))
