@@ -35,11 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "choices": {"modeling"},  # poolings, read lazily from their owner
 }
 MAX_FUNCTION_LINES = 60
-NO_TORCH_AT_HELP_TODO = {
-    # TODO(study owner): study/__main__.py imports study.analysis (numpy/torch) at module level;
-    # import it inside the command, as train/evaluate/reproduce/rjs do.
-    "study",
-}
+NO_TORCH_AT_HELP_TODO: set[str] = set()
 CLIS = ("train", "evaluate", "study", "reproduce", "rjs")
 
 

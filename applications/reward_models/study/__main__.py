@@ -15,9 +15,7 @@ import time
 from typing import Any
 
 from applications.reward_models.cli import run_cli
-from applications.reward_models.files import write_text_atomic
 from applications.reward_models.study.config import StudyConfig, parse_args
-from applications.reward_models.study.report import markdown_report
 
 __all__ = ["SCHEMA_VERSION", "analyze", "main", "run"]
 
@@ -74,8 +72,10 @@ def run(config: StudyConfig) -> dict[str, Any]:
     """Train every variant for every seed; write and return ``study.json`` (and ``study.md``)."""
     from transformers.utils import logging as hf_logging
 
+    from applications.reward_models.files import write_text_atomic
     from applications.reward_models.modeling.reward_model import load_tokenizer
     from applications.reward_models.study.pipeline import train_all
+    from applications.reward_models.study.report import markdown_report
     from applications.reward_models.study.variants import available
 
     hf_logging.set_verbosity_error()
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv``, run, print the report; exit code 2 on bad arguments."""
 
     def execute(config: StudyConfig) -> int:
+        from applications.reward_models.study.report import markdown_report
+
         print(markdown_report(run(config)))
         return 0
 

@@ -8,13 +8,15 @@ are stated in ``docs/reward-models/study.md``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from applications.reward_models.cli import ConfigError, at_least, one_of, option, parse, positive
-from applications.reward_models.training.config import SourceConfig, parse_source
+from applications.reward_models.data.source_spec import SourceSpec, check_sources, parse_source
+from applications.reward_models.sections import ModelConfig, OptimConfig, ScoringConfig
 
-__all__ = ["BACKBONES", "StudyConfig", "parse_args"]
+__all__ = ["BACKBONES", "FINETUNE_ONLY", "StudyConfig", "parse_args"]
 
 PROG = "python -m applications.reward_models.study"
 DESCRIPTION = (
@@ -54,9 +56,25 @@ def _default_variants() -> list[str]:
     return list(DEFAULT_VARIANTS)
 
 
-@dataclass
-class StudyConfig:
-    """What to train, on which data, and how to measure it (see each option's help)."""
+FINETUNE_ONLY: tuple[str, ...] = (
+    "trainable_blocks",
+    "dropout",
+    "gradient_checkpointing",
+    "gradient_accumulation_steps",
+    "mixed_precision",
+    "lr_scheduler_type",
+)
+"""Options of the shared sections that only ``--backbone finetune`` (the trainer) uses: the
+frozen path trains an MLP on cached features, one batch a step, in float32, on its own linear
+schedule (:mod:`.regime`), so it refuses a value other than the section's default."""
+
+
+@dataclass(kw_only=True)
+class StudyConfig(OptimConfig, ScoringConfig, ModelConfig):
+    """What to train, on which data, and how to measure it (see each option's help): the shared
+    sections (:class:`~..sections.ModelConfig`, :class:`~..sections.ScoringConfig`,
+    :class:`~..sections.OptimConfig`), with the study's own defaults where it needs another
+    value (said in the option's help), and the options of the study alone."""
 
     seeds: int = option(10, help="training seeds 0..n-1 per data seed", check=positive)
     data_seeds: int = option(2, help="data seeds 0..n-1 (simulator draws)", check=positive)
@@ -66,7 +84,7 @@ class StudyConfig:
         parse=_names,
         check=one_of(_variant_names),
     )
-    sources: list[SourceConfig] = option(
+    sources: list[SourceSpec] = option(
         factory=list,
         parse=parse_source,
         metavar="NAME[:KIND[:PATH]]",
@@ -91,17 +109,27 @@ class StudyConfig:
         "frozen", help="frozen (cached features + MLP body) or finetune",
         check=one_of(lambda: BACKBONES),
     )  # fmt: skip
-    model: str = option("minilm", help="backbone: minilm, smollm2, a local directory or hub id")
-    trainable_blocks: int | None = option(2, help="finetune: blocks trained (null: all)")
     hidden: list[int] = option(
         factory=lambda: [128, 32], help="MLP body widths", parse=_widths, check=None
     )
-    max_steps: int = option(800, help="optimizer steps per model", check=positive)
-    pairs_per_source: int = option(16, help="m: a step holds K x m pairs", check=positive)
-    learning_rate: float = option(1e-3, help="AdamW learning rate", check=positive)
-    weight_decay: float = option(0.0, help="AdamW weight decay", check=at_least(0))
-    max_length: int = option(192, help="token budget of prompt + response", check=positive)
-    eval_batch_size: int = option(64, help="pairs per forward pass when encoding", check=positive)
+    max_steps: int = option(
+        800,
+        help="optimizer steps per model (study: 800, ~21 epochs of 600 pairs per source at "
+        "m = 16, as the MLP body trains from scratch; train's 100 is a quick head run)",
+        check=positive,
+    )
+    pairs_per_source: int = option(
+        16,
+        help="m: a step holds K x m pairs (study: 16, the official code's pairs per source a "
+        "step, which more_official's 16 one-pair micro-batches need)",
+        check=positive,
+    )
+    learning_rate: float = option(
+        1e-3,
+        help="AdamW learning rate (study: 1e-3 for the MLP body from scratch on standardized "
+        "features; the finetune preset sets 2e-5)",
+        check=positive,
+    )
     n_bins: int = option(10, help="ECE bins", check=positive)
     n_boot: int = option(1000, help="crossed bootstrap replicates", check=positive)
     n_sim: int = option(200, help="simulations of every noise floor", check=positive)
@@ -125,11 +153,25 @@ class StudyConfig:
             raise ConfigError(f"--alpha must be in (0, 1), got {self.alpha}")
         if not self.hidden or min(self.hidden) < 1:
             raise ConfigError(f"--hidden must be positive widths, got {self.hidden}")
+        check_sources(self.sources)
+        if self.backbone == "frozen":
+            _check_frozen(self)
         if self.curve_pairs > self.held_out_pairs:
             raise ConfigError(
                 f"--curve_pairs ({self.curve_pairs}) > --held_out_pairs ({self.held_out_pairs})"
             )
         return self
+
+
+def _check_frozen(config: StudyConfig) -> None:
+    defaults = {f.name: f.default for f in dataclasses.fields(StudyConfig)}
+    for name in FINETUNE_ONLY:
+        if getattr(config, name) != defaults[name]:
+            raise ConfigError(
+                f"--{name} applies to --backbone finetune only (the frozen path trains an MLP on "
+                "cached features: one float32 batch a step, its own linear schedule, no backbone "
+                f"blocks); got {getattr(config, name)!r}"
+            )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> StudyConfig:

@@ -60,23 +60,29 @@ def _texts(pairs: Iterable[PreferencePair]) -> list[Text]:
     return list(seen)
 
 
-def _load_cache(path: str | None, model_name: str, max_length: int) -> FeatureTable | None:
+def _load_cache(
+    path: str | None, model_name: str, max_length: int, pooling: str
+) -> FeatureTable | None:
     if not path or not os.path.isfile(path):
         return None
     saved = torch.load(path, weights_only=True)
-    if saved.get("model") != model_name or saved.get("max_length") != max_length:
+    key = (saved.get("model"), saved.get("max_length"), saved.get("pooling", "auto"))
+    if key != (model_name, max_length, pooling):
         return None
     texts = [tuple(t) for t in saved["texts"]]
     return FeatureTable(saved["features"], {t: i for i, t in enumerate(texts)})
 
 
-def _save_cache(path: str, model_name: str, max_length: int, table: FeatureTable) -> None:
+def _save_cache(
+    path: str, model_name: str, max_length: int, pooling: str, table: FeatureTable
+) -> None:
     from applications.reward_models.files import write_bytes_atomic
 
     texts = sorted(table.rows, key=table.rows.__getitem__)
     saved = {
         "model": model_name,
         "max_length": max_length,
+        "pooling": pooling,
         "texts": [list(t) for t in texts],
         "features": table.features,
     }
@@ -92,28 +98,31 @@ def encode_pairs(
     max_length: int,
     batch_size: int = 64,
     cache: str | None = None,
+    pooling: str = "auto",
     progress: bool = True,
     trust_remote_code: bool = False,
 ) -> FeatureTable:
     """The :class:`FeatureTable` of every text of ``pairs``.
 
-    ``cache``: a file of features of earlier studies with the same model and ``max_length``;
+    ``cache``: a file of features of earlier studies with the same model, ``max_length`` and
+    ``pooling`` (a file without a pooling entry was encoded with ``auto``);
     only the texts it lacks are encoded, and the grown table is written back (atomically).
     """
     texts = _texts(pairs)
-    known = _load_cache(cache, model_name, max_length)
+    known = _load_cache(cache, model_name, max_length, pooling)
     rows = dict(known.rows) if known is not None else {}
     missing = [t for t in texts if t not in rows]
     if not missing and known is not None:
         return known
-    features = _encode(missing, model_name, max_length, batch_size, progress, trust_remote_code)
+    features = _encode(missing, model_name, max_length, batch_size, progress, trust_remote_code,
+                       pooling)  # fmt: skip
     if known is not None:
         features = torch.cat([known.features, features])
     for t in missing:
         rows[t] = len(rows)
     table = FeatureTable(features, rows)
     if cache:
-        _save_cache(cache, model_name, max_length, table)
+        _save_cache(cache, model_name, max_length, pooling, table)
     return table
 
 
@@ -124,11 +133,12 @@ def _encode(
     batch_size: int,
     progress: bool,
     trust_remote_code: bool,
+    pooling: str = "auto",
 ) -> torch.Tensor:
     from applications.reward_models.modeling.reward_model import load_reward_model
     from applications.reward_models.modeling.scoring import head_inputs
 
-    model, tokenizer = load_reward_model(model_name, trust_remote_code=trust_remote_code)
+    model, tokenizer = load_reward_model(model_name, pooling, trust_remote_code=trust_remote_code)
     return head_inputs(
         model,
         tokenizer,

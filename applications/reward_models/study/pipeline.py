@@ -40,6 +40,10 @@ def regime_of(config: StudyConfig) -> Regime:
         weight_decay=config.weight_decay,
         hidden=tuple(config.hidden),
         eval_every=config.eval_every,
+        warmup_ratio=config.warmup_ratio,
+        max_grad_norm=config.max_grad_norm,
+        betas=(config.adam_beta1, config.adam_beta2),
+        eps=config.adam_epsilon,
     )
 
 
@@ -51,8 +55,9 @@ def _features(config: StudyConfig, data: StudySplits):
     cache = config.feature_cache or os.path.join(config.output_dir, "features.pt")
     os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
     table = encode_pairs(everything, config.model, max_length=config.max_length,
-                         batch_size=config.eval_batch_size, cache=cache,
-                         progress=config.progress)  # fmt: skip
+                         batch_size=config.eval_batch_size, cache=cache, pooling=config.pooling,
+                         progress=config.progress,
+                         trust_remote_code=config.trust_remote_code)  # fmt: skip
     return table.standardized([p for ps in data.train.values() for p in ps])
 
 

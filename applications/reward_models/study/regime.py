@@ -4,9 +4,13 @@ The step: the variant's sampler draws K × m pairs (``balanced``: m of every sou
 batches; else uniformly from the union, MultiTask's), the model gives Δ = r(z_w) − r(z_l), the
 per-source Bradley–Terry losses L_i = mean_{j ∈ i} softplus(−Δ_j) become the loss
 (MultiTask: the mean over pairs; balanced_uniform: (1/K) Σ L_i; a weighting: Σ λ_i L_i by
-:func:`~.weigh.weigh`, over ``micro_batches`` micro-batches whose λ are solved separately and
-whose losses are averaged, as the official code's 8 devices × 2 accumulation steps of one pair
-per source do), AdamW, linear decay after 10 % warm-up, gradient norm clipped at 1.
+the application's one MORE step, :class:`~..training.step.MoreStep`, built from the variant's
+:class:`~..sections.MoreConfig` on its ``subspace`` of the MLP (``head``; ``last_blocks``: the
+body's last ``last_n_blocks`` linear layers and the head; ``all``), over ``micro_batches``
+micro-batches whose λ are solved separately and whose losses are averaged, as the official
+code's 8 devices × 2 accumulation steps of one pair per source do; with ``lambda_pairs`` = n,
+λ of a micro-batch is solved from its first n pairs of every source), AdamW, linear decay
+after 10 % warm-up, gradient norm clipped at 1.
 
 Logged every step (:class:`StepLog`): λ (pair-mean schemes: each source's share of the batch),
 the mean pairwise cosine and the effective rank ``exp(H(eig / Σ eig))`` of the per-source
@@ -28,19 +32,21 @@ import torch.nn.functional as F
 from applications.reward_models.data.sampling import BalancedBatchSampler, UniformBatchSampler
 from applications.reward_models.data.schema import PreferencePair
 from applications.reward_models.evaluation.temperature import fit_temperature
+from applications.reward_models.sections import MoreConfig
 from applications.reward_models.study.body import RewardMLP
 from applications.reward_models.study.features import FeatureTable
 from applications.reward_models.study.variants import Variant
-from applications.reward_models.study.weigh import make_weighting, weigh
+from applications.reward_models.training.step import MoreStep, first_per_source
 
-__all__ = ["Regime", "RunResult", "head_gradient_stats", "train_variant"]
+__all__ = ["Regime", "RunResult", "head_gradient_stats", "subspace_of", "train_variant"]
 
 Pairs = Mapping[str, Sequence[PreferencePair]]
 
 
 @dataclass(frozen=True)
 class Regime:
-    """Settings shared by every variant of a study."""
+    """Settings shared by every variant of a study (AdamW's; ``max_grad_norm`` 0: no
+    clipping)."""
 
     steps: int = 1500
     pairs_per_source: int = 16
@@ -50,6 +56,8 @@ class Regime:
     eval_every: int = 100
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
 
 
 @dataclass(frozen=True)
@@ -98,19 +106,39 @@ def _micro_batches(ids: torch.Tensor, k: int, count: int) -> list[torch.Tensor]:
     return [torch.cat([p[j::count] for p in positions]) for j in range(count)]
 
 
-def _loss(variant, weighting, margins, ids, k):
+def _weigh(step: MoreStep, nll: torch.Tensor, ids: torch.Tensor, k: int):
+    """One micro-batch through ``step``: λ from its first ``step.lambda_pairs`` pairs of every
+    source (all pairs when ``None``), applied to its per-source losses."""
+    few = None
+    if step.lambda_pairs is not None:
+        keep = first_per_source(ids.tolist(), step.lambda_pairs)
+        few = _per_source(nll[keep], ids[keep], k)
+    return step.combine(_per_source(nll, ids, k), lambda_losses=few)
+
+
+def _loss(variant: Variant, step: MoreStep | None, margins, ids, k):
     """The step's loss and λ (module doc)."""
     nll = F.softplus(-margins)
-    if weighting is None:
+    if step is None:
         shares = torch.bincount(ids, minlength=k).double() / ids.numel()
         if not variant.balanced:
             return nll.mean(), shares
         present = [li for li in _per_source(nll, ids, k) if li is not None]
         return torch.stack(present).mean(), (shares > 0).double() / (shares > 0).sum()
-    parts = [weigh(_per_source(nll[j], ids[j], k), weighting)
+    parts = [_weigh(step, nll[j], ids[j], k)
              for j in _micro_batches(ids, k, variant.micro_batches)]  # fmt: skip
     loss = torch.stack([p.loss for p in parts]).mean()
     return loss, torch.stack([p.weights.double() for p in parts]).mean(0)
+
+
+def subspace_of(model: RewardMLP, more: MoreConfig) -> list[torch.nn.Parameter]:
+    """The parameters of ``more.subspace`` in ``model``: the head (``head``), the body's last
+    ``more.last_n_blocks`` linear layers and the head (``last_blocks``), or all (``all``)."""
+    if more.subspace == "all":
+        return list(model.parameters())
+    layers = [m for m in model.body if isinstance(m, torch.nn.Linear)]
+    blocks = layers[-more.last_n_blocks :] if more.subspace == "last_blocks" else []
+    return [p for layer in (*blocks, model.head) for p in layer.parameters()]
 
 
 def _scores(model: RewardMLP, table: FeatureTable, pairs: Pairs) -> dict[str, np.ndarray]:
@@ -165,13 +193,10 @@ def train_variant(
     k, index = len(names), {n: i for i, n in enumerate(names)}
     torch.manual_seed(seed)
     model = RewardMLP(table.width, regime.hidden)
-    params = [*model.last_layer.parameters(), *model.head.parameters()]
-    subspace = params if variant.subspace == "body_last" else list(model.head.parameters())
-    weighting = (
-        None if variant.weighting is None else make_weighting(subspace, variant.weighting, k)
-    )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=regime.learning_rate,
-                                  weight_decay=regime.weight_decay)  # fmt: skip
+    more = variant.more
+    step_of = None if more is None else MoreStep.from_config(more, subspace_of(model, more), k)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=regime.learning_rate, betas=regime.betas,
+                                  eps=regime.eps, weight_decay=regime.weight_decay)  # fmt: skip
     scheduler = _schedule(optimizer, regime)
     stream = _stream(_sampler(variant, splits.train, regime.pairs_per_source, seed))
     gold = {n: _truth(ps) for n, ps in curve_pairs.items()}
@@ -182,10 +207,11 @@ def train_variant(
         ids = torch.tensor([index[p.source] for p in pairs])
         h_w, h_l = model.represent(z_w), model.represent(z_l)
         margins = (model.head(h_w) - model.head(h_l)).squeeze(-1)
-        loss, lam = _loss(variant, weighting, margins, ids, k)
+        loss, lam = _loss(variant, step_of, margins, ids, k)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), regime.max_grad_norm)
+        if regime.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), regime.max_grad_norm)
         optimizer.step()
         scheduler.step()
         coef = -torch.sigmoid(-margins.detach())[:, None] * (h_w - h_l).detach()

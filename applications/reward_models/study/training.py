@@ -1,11 +1,12 @@
 """The study's finetune path: train a variant with the full trainer, score the pairs.
 
 Everything the study needs from the transformer trainer is :func:`train_and_score`; when the
-trainer's API changes (the shared step of ``training/step.py``), only this module changes.
-A study variant maps to a trainer scheme (:data:`TRAINER_SCHEMES`): ``more_official`` becomes
-``more`` with λ from one pair per source (``lambda_pairs = 1``: one λ per step, not the average
-of 16 micro-batch λ), ``more_body`` ``more`` on the last block and the head; the family's
-weightings have no trainer scheme yet and raise.
+trainer's API changes, only this module changes. A study variant maps to a trainer scheme
+(:func:`trainer_scheme`): an unweighted variant to ``multitask`` or ``balanced_uniform``, a
+weighted one to ``more`` with the variant's :class:`~..sections.MoreConfig` (the same step,
+:class:`~..training.step.MoreStep`), except that ``more_official``'s micro-batches become λ from
+one pair per source (``lambda_pairs = 1``: one λ per step, not the average of 16 micro-batch
+λ). The shared sections' options (model, scoring, optimizer) are passed on as they are.
 """
 
 from __future__ import annotations
@@ -17,49 +18,41 @@ from typing import Any
 import numpy as np
 import torch
 
+from applications.reward_models.data.source_spec import SourceSpec
 from applications.reward_models.evaluation.temperature import fit_temperature
+from applications.reward_models.sections import ModelConfig, MoreConfig, OptimConfig, ScoringConfig
 from applications.reward_models.study.config import StudyConfig
 from applications.reward_models.study.regime import RunResult
 from applications.reward_models.study.splits import StudySplits
 from applications.reward_models.study.variants import Variant
 
-__all__ = ["TRAINER_SCHEMES", "train_and_score", "trainer_config"]
+__all__ = ["train_and_score", "trainer_config", "trainer_scheme"]
 
-TRAINER_SCHEMES: dict[str, tuple[str, dict[str, Any]]] = {
-    "multitask": ("multitask", {}),
-    "balanced_uniform": ("balanced_uniform", {}),
-    "more": ("more", {}),
-    "more_official": ("more", {"lambda_pairs": 1}),
-    "more_body": ("more", {"subspace": "last_blocks", "last_n_blocks": 1}),
-}
-"""Study variant → (trainer scheme, ``MoreConfig`` overrides)."""
+SHARED_SECTIONS = (ModelConfig, ScoringConfig, OptimConfig)
+"""The sections :class:`StudyConfig` and the trainer's config both compose (passed on)."""
+
+
+def trainer_scheme(variant: Variant) -> tuple[str, MoreConfig]:
+    """The trainer's scheme and MORE configuration for ``variant`` (module doc)."""
+    if variant.more is None:
+        return ("balanced_uniform" if variant.balanced else "multitask"), MoreConfig()
+    if variant.micro_batches > 1:
+        return "more", dataclasses.replace(variant.more, lambda_pairs=1)
+    return "more", variant.more
 
 
 def trainer_config(config: StudyConfig, variant: Variant, seed: int, names, **extra: Any):
-    """The trainer's settings for ``variant`` with training ``seed``.
+    """The trainer's settings for ``variant`` with training ``seed``."""
+    from applications.reward_models.training.config import TrainConfig
 
-    Raises:
-        ValueError: a variant without a trainer scheme (the family's weightings).
-    """
-    from applications.reward_models.training.config import MoreConfig, SourceConfig, TrainConfig
-
-    if variant.name not in TRAINER_SCHEMES:
-        raise ValueError(
-            f"variant {variant.name!r} has no trainer scheme for --backbone finetune; "
-            f"choose from {sorted(TRAINER_SCHEMES)}"
-        )
-    _, more = TRAINER_SCHEMES[variant.name]
+    shared = {f.name: getattr(config, f.name)
+              for section in SHARED_SECTIONS for f in dataclasses.fields(section)}  # fmt: skip
     return TrainConfig(
-        sources=[SourceConfig(name=n) for n in names],
-        model=config.model,
-        trainable_blocks=config.trainable_blocks,
-        max_steps=config.max_steps,
-        pairs_per_source=config.pairs_per_source,
-        learning_rate=config.learning_rate,
-        max_length=config.max_length,
+        sources=[SourceSpec(name=n) for n in names],
         seed=seed,
-        more=dataclasses.replace(MoreConfig(), **more),
+        more=trainer_scheme(variant)[1],
         progress_bar=False,
+        **shared,
         **extra,
     )
 
@@ -93,7 +86,7 @@ def train_and_score(
                               logging_steps=1)  # fmt: skip
     # Empty test lists: the trainer's own end-of-run evaluation is skipped; we score below.
     source_data = SourceData(train=data.train, test={n: [] for n in data.names})
-    result = train_scheme(settings, TRAINER_SCHEMES[variant.name][0], source_data)
+    result = train_scheme(settings, trainer_scheme(variant)[0], source_data)
     model, tokenizer = load_reward_model(os.path.join(result.run_dir, "final"))
     model.eval()
     test = {n: _diffs(model, tokenizer, data.test[n], config) for n in data.names}

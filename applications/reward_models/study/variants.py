@@ -11,8 +11,16 @@ how they are drawn and combined:
 * ``more_official``: λ per micro-batch of **one pair per source**, m micro-batches a step, the
   losses averaged (the official code: 8 devices × 2 accumulation steps × 1 pair per source, so
   a step averages 16 λ);
-* ``more_body``: λ from the gradients of the body's last layer and the head;
+* ``more_body``: λ from the gradients of the body's last layer and the head
+  (``subspace=last_blocks``, ``last_n_blocks=1``);
 * ``upgrad``, ``nash_mtl``, ``imtl_g``, ``cagrad``: the family's weightings on the head Gram.
+
+A weighted variant's step is the application's one MORE step
+(:class:`~..training.step.MoreStep`), built from the variant's
+:class:`~..sections.MoreConfig` (weighting and its options, subspace, normalizer, EMA,
+``lambda_pairs``, ...), as the trainer and TRL build theirs: every variant here keeps the
+paper's launch defaults (L2-normalized gradients, EMA α = 0.99) and changes only what its name
+says.
 
 A variant whose weighting is not registered in ``mooptim.weightings.WEIGHTINGS`` is skipped
 with a printed note (:func:`available`), so the table works before and after the family lands.
@@ -23,22 +31,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from applications.reward_models.study.weigh import WeightingSpec, is_registered
+from applications.reward_models.sections import MoreConfig
 
-__all__ = ["DEFAULT_VARIANTS", "PRIMARY", "VARIANTS", "Variant", "available", "comparisons"]
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "PRIMARY",
+    "VARIANTS",
+    "Variant",
+    "available",
+    "comparisons",
+    "is_registered",
+]
 
 OFFICIAL_MICRO_BATCHES = 16
 
 
 @dataclass(frozen=True)
 class Variant:
-    """``balanced`` batches or not; ``weighting`` (``None``: a fixed mean); λ from the
-    ``subspace`` ``head`` or ``body_last``; λ solved per each of ``micro_batches``."""
+    """``balanced`` batches or not; ``more``: MORE's step (``None``: a fixed mean); λ solved
+    per each of ``micro_batches`` (their losses averaged)."""
 
     name: str
     balanced: bool
-    weighting: WeightingSpec | None = None
-    subspace: str = "head"
+    more: MoreConfig | None = None
     micro_batches: int = 1
 
 
@@ -47,13 +62,13 @@ VARIANTS: dict[str, Variant] = {
     for v in (
         Variant("multitask", balanced=False),
         Variant("balanced_uniform", balanced=True),
-        Variant("more", balanced=True, weighting=WeightingSpec("mgda")),
-        Variant("more_official", True, WeightingSpec("mgda"), micro_batches=OFFICIAL_MICRO_BATCHES),
-        Variant("more_body", balanced=True, weighting=WeightingSpec("mgda"), subspace="body_last"),
-        Variant("upgrad", balanced=True, weighting=WeightingSpec("upgrad")),
-        Variant("nash_mtl", balanced=True, weighting=WeightingSpec("nash_mtl")),
-        Variant("imtl_g", balanced=True, weighting=WeightingSpec("imtl_g")),
-        Variant("cagrad", balanced=True, weighting=WeightingSpec("cagrad")),
+        Variant("more", balanced=True, more=MoreConfig()),
+        Variant("more_official", True, MoreConfig(), micro_batches=OFFICIAL_MICRO_BATCHES),
+        Variant("more_body", True, MoreConfig(subspace="last_blocks", last_n_blocks=1)),
+        Variant("upgrad", balanced=True, more=MoreConfig(weighting="upgrad")),
+        Variant("nash_mtl", balanced=True, more=MoreConfig(weighting="nash_mtl")),
+        Variant("imtl_g", balanced=True, more=MoreConfig(weighting="imtl_g")),
+        Variant("cagrad", balanced=True, more=MoreConfig(weighting="cagrad")),
     )
 }
 """Every variant by name (the one name → variant table)."""
@@ -70,8 +85,8 @@ def available(names: Sequence[str], pairs_per_source: int, say=print) -> list[Va
     out = []
     for name in names:
         v = VARIANTS[name]
-        if v.weighting is not None and not is_registered(v.weighting.name):
-            say(f"note: variant {name!r} skipped: weighting {v.weighting.name!r} is not "
+        if v.more is not None and not is_registered(v.more.weighting):
+            say(f"note: variant {name!r} skipped: weighting {v.more.weighting!r} is not "
                 "registered in mooptim.weightings.WEIGHTINGS")  # fmt: skip
         elif pairs_per_source % v.micro_batches:
             say(f"note: variant {name!r} skipped: {v.micro_batches} micro-batches do not divide "
@@ -79,6 +94,13 @@ def available(names: Sequence[str], pairs_per_source: int, say=print) -> list[Va
         else:
             out.append(v)
     return out
+
+
+def is_registered(name: str) -> bool:
+    """Whether ``name`` is in ``mooptim.weightings.WEIGHTINGS`` (the family grows by merge)."""
+    from mooptim.weightings import WEIGHTINGS
+
+    return name in WEIGHTINGS
 
 
 def comparisons(names: Sequence[str]) -> list[tuple[str, str]]:

@@ -38,10 +38,6 @@ from applications.reward_models.data.split_config import SplitConfig
 from applications.reward_models.sections import ModelConfig, MoreConfig, OptimConfig, ScoringConfig
 from applications.reward_models.training.output_dir import check_output_dir
 
-SourceConfig = SourceSpec
-"""TODO(lead): remove once study/ imports :class:`~..data.source_spec.SourceSpec` (study/config.py
-and study/variants.py still import ``SourceConfig`` and ``parse_source`` from here)."""
-
 __all__ = [
     "TrainConfig",
     "from_dict",

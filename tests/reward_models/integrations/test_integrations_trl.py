@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+import numpy as np
 import pytest
 
 pytest.importorskip("trl")
@@ -35,6 +36,7 @@ from applications.reward_models.sections import MoreConfig
 from applications.reward_models.testing import save_tiny_reward_model
 from applications.reward_models.training.config import TrainConfig
 from applications.reward_models.training.trainer import train_scheme
+from tests.reward_models.study._regime_helpers import study_lambda
 
 SOURCES = ["shared", "lists", "concise"]
 MAX_LENGTH = 128
@@ -242,7 +244,9 @@ def test_trl_one_step_equals_the_projects_more_step(tmp_path, tiny_model):
 
 def test_trl_and_the_trainer_honour_lambda_pairs_and_the_weighting(tmp_path, tiny_model):
     """On both paths λ changes with ``lambda_pairs`` and with the weighting, and stays equal
-    between them (TRL used to ignore ``lambda_pairs``: λ identical with 1 and with None)."""
+    between them (TRL used to ignore ``lambda_pairs``: λ identical with 1 and with None); so it
+    does on the study's loop (its own model and data; every other field:
+    tests/reward_models/study/test_study_regime.py)."""
     variants = {"default": {}, "one_pair": {"lambda_pairs": 1}, "mean": {"weighting": "mean"}}
     lam = {}
     for name, more in variants.items():
@@ -255,6 +259,10 @@ def test_trl_and_the_trainer_honour_lambda_pairs_and_the_weighting(tmp_path, tin
     for name in ("one_pair", "mean"):
         gap = max(abs(a - b) for a, b in zip(lam[name], lam["default"], strict=True))
         assert gap > 1e-3, (name, lam)
+    study = {name: study_lambda(**more) for name, more in variants.items()}
+    assert np.allclose(study["mean"], 1 / study["mean"].shape[1])
+    for name in ("one_pair", "mean"):
+        assert np.abs(study[name] - study["default"]).max() > 1e-3, name
 
 
 def test_trl_checkpoint_holds_the_weighting_and_resume_continues_exactly(tmp_path, tiny_model):
