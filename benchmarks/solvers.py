@@ -130,7 +130,7 @@ def compare_paths(args: argparse.Namespace) -> None:
             print(f"| {k} | " + " | ".join(f"{ms[c]:.3f}" for c in fns) + " |")
 
 
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=20, help="problems per K")
     parser.add_argument("--repeats", type=int, default=3)
@@ -140,22 +140,32 @@ def main() -> None:
         "--paths", action="store_true", help="only compare the single-problem implementations"
     )
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 5, 8, 12, 16, 24, 32, 64])
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.paths:
-        compare_paths(args)
-        return
+    return parser.parse_args()
 
-    solvers = {
-        "exact": MinNormSolver("exact"),
-        "frank_wolfe": MinNormSolver("frank_wolfe"),
-        "projected_gradient": MinNormSolver("projected_gradient"),
-        "cvxpy": MinNormSolver("cvxpy"),
-    }
-    have_qp = qpsolvers is not None and "quadprog" in qpsolvers.available_solvers
-    cols = [*solvers, "quadprog"] if have_qp else list(solvers)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print()
+
+def _table_row(k: int, ms: dict[str, float], cols: list[str]) -> list[str]:
+    """K, each column's ms and the exact method's speed-up over cvxpy."""
+    return [str(k), *[f"{ms[c]:.3f}" for c in cols], f"{ms['cvxpy'] / ms['exact']:.1f}×"]
+
+
+def _accuracy_cells(solvers: dict[str, MinNormSolver], grams: list[torch.Tensor]) -> list[str]:
+    """Max relative gap of exact vs cvxpy, and the mean FW / PG iteration counts."""
+    gaps, iters_fw, iters_pg = [], [], []
+    for g in grams:
+        f_ex = float(solvers["exact"].solve_gram(g).min_norm_sq)
+        f_cv = float(solvers["cvxpy"].solve_gram(g).min_norm_sq)
+        # Relative to f (floor 1e-12·max G_ii when the min norm is ~0).
+        floor = 1e-12 * float(g.diagonal().max())
+        gaps.append(abs(f_ex - f_cv) / max(f_cv, floor))
+        iters_fw.append(int(solvers["frank_wolfe"].solve_gram(g).iterations))
+        iters_pg.append(int(solvers["projected_gradient"].solve_gram(g).iterations))
+    return [f"{max(gaps):.1e}", f"{np.mean(iters_fw):.0f} / {np.mean(iters_pg):.0f}"]
+
+
+def _warm_table(
+    args: argparse.Namespace, solvers: dict[str, MinNormSolver], cols: list[str]
+) -> dict[int, dict[str, float]]:
+    """Print the warm-cache table; return the cold-cache timings measured on the same problems."""
     print("Per call, consecutive calls of one method (caches warm): ms per call (median)")
     print()
     header = ["K", *[f"{c} ms" for c in cols], "exact speed-up vs cvxpy", "max rel. gap exact"]
@@ -168,59 +178,53 @@ def main() -> None:
         fns: dict[str, Callable[[torch.Tensor], object]] = {
             name: solver.solve_gram for name, solver in solvers.items()
         }
-        if have_qp:
+        if "quadprog" in cols:
             fns["quadprog"] = quadprog_solve
         ms = time_consecutive(fns, grams, args.repeats)
-        gaps, iters_fw, iters_pg = [], [], []
-        for g in grams:
-            f_ex = float(solvers["exact"].solve_gram(g).min_norm_sq)
-            f_cv = float(solvers["cvxpy"].solve_gram(g).min_norm_sq)
-            # Relative to f (floor 1e-12·max G_ii when the min norm is ~0).
-            floor = 1e-12 * float(g.diagonal().max())
-            gaps.append(abs(f_ex - f_cv) / max(f_cv, floor))
-            iters_fw.append(int(solvers["frank_wolfe"].solve_gram(g).iterations))
-            iters_pg.append(int(solvers["projected_gradient"].solve_gram(g).iterations))
-        row = [str(k), *[f"{ms[c]:.3f}" for c in cols], f"{ms['cvxpy'] / ms['exact']:.1f}×"]
-        row += [f"{max(gaps):.1e}", f"{np.mean(iters_fw):.0f} / {np.mean(iters_pg):.0f}"]
+        row = _table_row(k, ms, cols) + _accuracy_cells(solvers, grams)
         print("| " + " | ".join(row) + " |")
         cold[k] = time_after_other_work(fns, grams, args.repeats)
+    return cold
 
-    print()
+
+def _cold_table(cold: dict[int, dict[str, float]], cols: list[str]) -> None:
     print("Per call, right after the other methods' calls (caches cold): ms per call (median)")
     print()
     print("| " + " | ".join(["K", *[f"{c} ms" for c in cols], "exact speed-up vs cvxpy"]) + " |")
     print("|" + "---|" * (len(cols) + 2))
     for k, ms in cold.items():
-        row = [str(k), *[f"{ms[c]:.3f}" for c in cols], f"{ms['cvxpy'] / ms['exact']:.1f}×"]
-        print("| " + " | ".join(row) + " |")
+        print("| " + " | ".join(_table_row(k, ms, cols)) + " |")
 
-    print()
+
+def _batched_calls(grams: torch.Tensor, vectors: torch.Tensor) -> dict[str, Callable[[], object]]:
+    """One call per batched variant: the solvers on ``grams``, and ``solve`` on ``vectors``."""
+    solvers = {
+        "exact": MinNormSolver("exact"),
+        "exact, check_input=False": MinNormSolver("exact", check_input=False),
+    }
+    calls: dict[str, Callable[[], object]] = {
+        name: (lambda solver=solver: solver.solve_gram(grams)) for name, solver in solvers.items()
+    }
+    solver_v = MinNormSolver("exact")
+    calls["exact via solve(vectors)"] = lambda: solver_v.solve(vectors)
+    for name, solver in {
+        "frank_wolfe (tol 1e-6, max_iter 1000)": MinNormSolver("frank_wolfe"),
+        "projected_gradient (tol 1e-6)": MinNormSolver("projected_gradient"),
+    }.items():
+        calls[name] = lambda solver=solver: solver.solve_gram(grams)
+    return calls
+
+
+def _batched_table(args: argparse.Namespace, solvers: dict[str, MinNormSolver]) -> None:
     b, k = args.batch, 5
     grams = make_problems(b, k, args.seed)
     print(f"Batched: B = {b} problems, K = {k}, one call (median of {args.repeats + 2})")
     print()
     print("| method | ms per batch | µs per problem | max iterations |")
     print("|---|---|---|---|")
-    batched = {
-        "exact": MinNormSolver("exact"),
-        "exact, check_input=False": MinNormSolver("exact", check_input=False),
-        "exact via solve(vectors)": None,
-        "frank_wolfe (tol 1e-6, max_iter 1000)": MinNormSolver("frank_wolfe"),
-        "projected_gradient (tol 1e-6)": MinNormSolver("projected_gradient"),
-    }
     gen = torch.Generator().manual_seed(args.seed)
     vectors = torch.randn(b, 1, 2 * k, generator=gen) + torch.randn(b, k, 2 * k, generator=gen)
-    for name, solver in batched.items():
-        if solver is None:
-            solver_v = MinNormSolver("exact")
-
-            def call(solver_v: MinNormSolver = solver_v) -> object:
-                return solver_v.solve(vectors)
-        else:
-
-            def call(solver: MinNormSolver = solver) -> object:
-                return solver.solve_gram(grams)
-
+    for name, call in _batched_calls(grams, vectors).items():
         res = call()
         samples = []
         for _ in range(args.repeats + 2):
@@ -234,6 +238,29 @@ def main() -> None:
     rel = ((exact.min_norm_sq - ref).abs() / ref.clamp_min(1e-300)).max()
     print()
     print(f"Batched exact vs cvxpy on the first 200 problems: max relative gap {float(rel):.1e}")
+
+
+def main() -> None:
+    args = _parse_args()
+    torch.set_num_threads(1)
+    if args.paths:
+        compare_paths(args)
+        return
+    solvers = {
+        "exact": MinNormSolver("exact"),
+        "frank_wolfe": MinNormSolver("frank_wolfe"),
+        "projected_gradient": MinNormSolver("projected_gradient"),
+        "cvxpy": MinNormSolver("cvxpy"),
+    }
+    have_qp = qpsolvers is not None and "quadprog" in qpsolvers.available_solvers
+    cols = [*solvers, "quadprog"] if have_qp else list(solvers)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    print()
+    cold = _warm_table(args, solvers, cols)
+    print()
+    _cold_table(cold, cols)
+    print()
+    _batched_table(args, solvers)
 
 
 if __name__ == "__main__":

@@ -116,21 +116,7 @@ VARIANTS = {
 DEFAULT_VARIANTS = {"tiny": ",".join(VARIANTS), "minilm": "a,b,d,f,e,p"}
 
 
-def build_steps(
-    model: nn.Module,
-    head: nn.Module,
-    blocks: nn.ModuleList,
-    tokens: list[torch.Tensor],
-    targets: list[torch.Tensor],
-    loss_fn: Loss,
-    keys: list[str],
-) -> dict[str, Callable[[], None]]:
-    k = len(tokens)
-    all_tokens = torch.cat(tokens)
-    sizes = [t.shape[0] for t in tokens]
-    params = list(model.parameters())
-    solver, norm = MinNormSolver(), L2Normalization()
-
+def _reference_solve(solver: MinNormSolver) -> Callable[[torch.Tensor], torch.Tensor]:
     def solve(flat: torch.Tensor) -> torch.Tensor:
         # what a hand-written reference does: one float32 matmul for the Gram, then the solve.
         # (MinNormSolver.solve(flat) forms the Gram in float64: ~10x slower on these widths, it
@@ -138,35 +124,37 @@ def build_steps(
         gram = (flat @ flat.T).double()
         return solver.solve_gram(0.5 * (gram + gram.T)).weights.to(flat.dtype)
 
-    def part_losses() -> list[torch.Tensor]:
-        pred = model(all_tokens).split(sizes)
-        return [loss_fn(p, t) for p, t in zip(pred, targets, strict=True)]
+    return solve
+
+
+def _plain_steps(
+    model: nn.Module,
+    part_losses: Callable[[], list[torch.Tensor]],
+    closures: list[Callable[[], torch.Tensor]],
+) -> dict[str, Callable[[], None]]:
+    """(a) the summed loss and (f) the K part backwards, both without a weighting."""
 
     def plain() -> None:
         model.zero_grad(set_to_none=True)
         torch.stack(part_losses()).mean().backward()
-
-    def combined(weighting: MinNormWeighting) -> Callable[[], None]:
-        def step() -> None:
-            model.zero_grad(set_to_none=True)
-            weighting.combine(part_losses()).loss.backward()
-
-        return step
-
-    closures = [lambda x=x, y=y: loss_fn(model(x), y) for x, y in zip(tokens, targets, strict=True)]
-
-    def disjoint(weighting: MinNormWeighting) -> Callable[[], None]:
-        def step() -> None:
-            model.zero_grad(set_to_none=True)
-            weighting.backward_parts(closures, params=params)
-
-        return step
 
     def parts_only() -> None:
         # the floor of DisjointParts: K part forward/backwards into .grad, no weighting at all
         model.zero_grad(set_to_none=True)
         for closure in closures:
             closure().backward()
+
+    return {"a": plain, "f": parts_only}
+
+
+def _hand_written_steps(
+    model: nn.Module,
+    part_losses: Callable[[], list[torch.Tensor]],
+    closures: list[Callable[[], torch.Tensor]],
+    solve: Callable[[torch.Tensor], torch.Tensor],
+) -> dict[str, Callable[[], None]]:
+    """(e) the naive K full backwards and (p) the plain disjoint prototype."""
+    params = list(model.parameters())
 
     def naive() -> None:
         # the reference pattern: K full backward passes, clone every .grad, solve, backward again
@@ -191,7 +179,36 @@ def build_steps(
         flat = torch.stack([torch.cat([g.reshape(-1) for g in gs]) for gs in per_part])
         lam = solve(flat)
         for i, p in enumerate(params):
-            p.grad = sum(lam[j] * per_part[j][i] for j in range(k))
+            p.grad = sum(lam[j] * per_part[j][i] for j in range(len(closures)))
+
+    return {"e": naive, "p": prototype_disjoint}
+
+
+def _weighting_makers(
+    model: nn.Module,
+    head: nn.Module,
+    blocks: nn.ModuleList,
+    part_losses: Callable[[], list[torch.Tensor]],
+    closures: list[Callable[[], torch.Tensor]],
+    solver: MinNormSolver,
+) -> dict[str, Callable[[], Callable[[], None]]]:
+    """The MinNormWeighting variants (b, c, cd, da, dg, dgb, d), each built only when selected."""
+    params = list(model.parameters())
+    norm = L2Normalization()
+
+    def combined(weighting: MinNormWeighting) -> Callable[[], None]:
+        def step() -> None:
+            model.zero_grad(set_to_none=True)
+            weighting.combine(part_losses()).loss.backward()
+
+        return step
+
+    def disjoint(weighting: MinNormWeighting) -> Callable[[], None]:
+        def step() -> None:
+            model.zero_grad(set_to_none=True)
+            weighting.backward_parts(closures, params=params)
+
+        return step
 
     full = Subspace.all(model)
     head_sub = Subspace.from_module(head)
@@ -200,8 +217,7 @@ def build_steps(
     def mk(sub: Subspace, strategy: object = None) -> MinNormWeighting:
         return MinNormWeighting(sub, solver, norm, strategy=strategy)
 
-    makers: dict[str, Callable[[], Callable[[], None]]] = {
-        "a": lambda: plain,
+    return {
         "b": lambda: combined(mk(head_sub)),
         "c": lambda: combined(mk(last2)),
         "cd": lambda: disjoint(mk(last2, DisjointParts())),
@@ -209,11 +225,32 @@ def build_steps(
         "dg": lambda: combined(mk(full, GramAccumulation())),
         "dgb": lambda: combined(mk(full, GramAccumulation(block_numel=2**20))),
         "d": lambda: disjoint(mk(full, DisjointParts())),
-        "f": lambda: parts_only,
-        "e": lambda: naive,
-        "p": lambda: prototype_disjoint,
     }
-    return {VARIANTS[key]: makers[key]() for key in keys}
+
+
+def build_steps(
+    model: nn.Module,
+    head: nn.Module,
+    blocks: nn.ModuleList,
+    tokens: list[torch.Tensor],
+    targets: list[torch.Tensor],
+    loss_fn: Loss,
+    keys: list[str],
+) -> dict[str, Callable[[], None]]:
+    """The selected variants' training steps (``keys`` of :data:`VARIANTS`), by table label."""
+    all_tokens = torch.cat(tokens)
+    sizes = [t.shape[0] for t in tokens]
+    solver = MinNormSolver()
+
+    def part_losses() -> list[torch.Tensor]:
+        pred = model(all_tokens).split(sizes)
+        return [loss_fn(p, t) for p, t in zip(pred, targets, strict=True)]
+
+    closures = [lambda x=x, y=y: loss_fn(model(x), y) for x, y in zip(tokens, targets, strict=True)]
+    built = _plain_steps(model, part_losses, closures)
+    built |= _hand_written_steps(model, part_losses, closures, _reference_solve(solver))
+    makers = _weighting_makers(model, head, blocks, part_losses, closures, solver)
+    return {VARIANTS[key]: built[key] if key in built else makers[key]() for key in keys}
 
 
 def make_batch(

@@ -29,13 +29,17 @@ def warm_start(previous: Tensor | None, idx: list[int], like: Tensor) -> Tensor 
 
 
 def _weigh(
-    weighting: Weighting, sub: Tensor, values: Tensor, warm: Tensor | None
+    weighting: Weighting, sub: Tensor, values: Tensor, warm: Tensor | None, source: torch.dtype
 ) -> tuple[Tensor, Tensor, MinNormResult | None]:
     """``(weights, wᵀ G w, MGDA's result or None)`` of the float64 active sub-Gram ``sub``.
 
     MGDA keeps its solver's interface, which the weighting call does not carry: the warm start
-    in, the certificate out; a single objective gets weight 1 without a solve. Every other method
-    is called as a :class:`Weighting` (with the loss values when it reads them).
+    in, the certificate out; a single objective gets weight 1 without a solve. The solver gets
+    ``sub`` in ``source``, the dtype the Gram was computed in, because its symmetry/PSD check
+    takes its tolerance from the input's dtype: the rounding of a float32 ``V Vᵀ`` makes a
+    rank-deficient Gram (more objectives than dimensions) slightly indefinite, well inside
+    float32's tolerance but not float64's (for a float64 Gram the cast is a no-op). Every other
+    method is called as a :class:`Weighting` (with the loss values when it reads them).
 
     Raises:
         ValueError: the weighting returned a NaN or infinite weight.
@@ -43,7 +47,7 @@ def _weigh(
     if isinstance(weighting, MGDAWeighting):
         if sub.shape[0] == 1:
             return torch.ones(1, dtype=sub.dtype, device=sub.device), sub[0, 0], None
-        result = weighting.solver.solve_gram(sub, warm_start=warm)
+        result = weighting.solver.solve_gram(sub.to(source), warm_start=warm)
         return result.weights, result.min_norm_sq, result
     lam = weighting(sub, losses=values if weighting.needs_losses else None).to(sub)
     if not bool(torch.isfinite(lam).all()):  # nothing silently NaN: a broken method is named
@@ -63,7 +67,8 @@ def solve_active(
 ) -> tuple[Tensor, Tensor, Tensor, MinNormResult | None]:
     """``w = weighting(D G_A D)`` on the active index set A = ``idx``, scattered back to K.
 
-    The sub-Gram G_A is symmetrised and weighted in float64; with a normaliser, D = diag(1/s)
+    The sub-Gram G_A is symmetrised and weighted in float64 (MGDA's solver gets it back in
+    ``gram``'s dtype, whose tolerance its PSD check should use); with a normaliser, D = diag(1/s)
     with s = ``normalizer.scales(diag(G_A), values[A])``. A loss-based weighting receives
     ``values[A]``. MGDA is warm-started from ``previous`` restricted to A (:func:`warm_start`).
     No active objective gives all-zero weights without calling the weighting. A stateful method
@@ -99,7 +104,7 @@ def solve_active(
         sub = normalize_gram(sub, scales.to(sub.dtype))
     warm = warm_start(previous, idx, gram) if len(idx) > 1 else None
     try:
-        lam, min_norm_sq, result = _weigh(weighting, sub, active_values, warm)
+        lam, min_norm_sq, result = _weigh(weighting, sub, active_values, warm, dtype)
     except ValueError as err:
         if len(idx) == k:
             raise

@@ -15,7 +15,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-INSTALL_HINT = "the 'cvxpy' method needs cvxpy: pip install cvxpy  (or: pip install mooptim[cvxpy])"
+# mooptim is not on PyPI: the extra is installed from a checkout.
+INSTALL_HINT = (
+    "the 'cvxpy' method needs cvxpy: pip install cvxpy"
+    '  (or, from a mooptim checkout: pip install -e ".[cvxpy]")'
+)
 
 # Clarabel tolerances tight enough for a ≤1e-9 relative objective agreement with the exact solver.
 _CLARABEL_OPTIONS = {

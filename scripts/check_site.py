@@ -336,7 +336,7 @@ def check_search(browser: Chromium, base: str, site: Path) -> list[str]:
     return ["search: typing 'calibration' into the search box gives no results"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--screenshots", type=Path, required=True, help="folder for PNG screenshots"
@@ -350,17 +350,82 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="local MathJax 3 package (with es5/) to serve instead of the CDN, for offline checks",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _build_site(site: Path) -> bool:
+    """``mkdocs build --strict`` into ``site``; False (with a message) when it fails."""
+    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
+    if subprocess.run(build, cwd=ROOT, check=False).returncode != 0:
+        print("mkdocs build --strict failed", file=sys.stderr)
+        return False
+    return True
+
+
+def _check_page(
+    browser: Chromium, base: str, page: str, args: argparse.Namespace
+) -> tuple[PageReport, set[str], bool]:
+    """``(report, same-site links, MathJax loaded)`` of one page; screenshots the listed pages."""
+    url = base if page == "." else f"{base}{page}/"
+    report = PageReport(url)
+    status, _ = fetch(url)
+    browser.load(url)
+    probe = browser.evaluate(PAGE_PROBE)
+    if status != 200 or "404" in probe["h1"]:
+        report.problems.append(f"HTTP {status}, heading {probe['h1']!r}")
+    if probe["contentChars"] < 20:
+        report.problems.append(f"main content is empty ({probe['contentChars']} chars)")
+    local, external = console_problems(browser.events, base)
+    report.problems += local
+    report.external_failures = external
+    report.math = (probe["math"], probe["math"] - probe["mathUnrendered"])
+    if probe["mathJaxLoaded"] and probe["mathUnrendered"]:
+        report.problems.append(f"{probe['mathUnrendered']} formulas not rendered")
+    report.problems += [f"TeX error: {error}" for error in probe["mathErrors"]]
+    links = {link for link in probe["links"] if urlparse(link).netloc == urlparse(base).netloc}
+    if page in SCREENSHOT_PAGES or page.startswith("api"):
+        name = "home" if page == "." else page.replace("/", "_")
+        browser.screenshot(args.screenshots / f"{name}.png", args.full_page)
+    return report, links, probe["mathJaxLoaded"]
+
+
+def _print_reports(reports: list[PageReport]) -> bool:
+    """Print each page's state and problems; True when some page failed."""
+    failed = False
+    for report in reports:
+        math, rendered = report.math
+        notes = f"  ({rendered}/{math} formulas rendered)" if math else ""
+        state = "FAIL" if report.problems else "ok  "
+        print(f"{state} {report.url}{notes}")
+        for problem in report.problems:
+            print(f"       {problem}")
+        failed |= bool(report.problems)
+    return failed
+
+
+def _print_summary(
+    reports: list[PageReport], all_links: set[str], problems: list[str], math_loaded: bool
+) -> None:
+    external = sorted({e for r in reports for e in r.external_failures})
+    print(f"\n{len(reports)} pages, {len(all_links)} distinct same-site links checked")
+    for problem in problems:
+        print(f"FAIL {problem}")
+    if external:
+        print("failed requests to other hosts (expected offline, not counted as failures):")
+        for entry in external:
+            print(f"       {entry}")
+    if not math_loaded:
+        print("MathJax did not load (CDN unreachable?): formulas show as TeX; see --mathjax-dir")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
     if shutil.which(args.chromium) is None:
         print(f"{args.chromium!r} not found: apt-get install -y chromium", file=sys.stderr)
         return 2
     site = args.site_dir or Path(tempfile.mkdtemp(prefix="site-"))
-    if not args.no_build:
-        build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
-        if subprocess.run(build, cwd=ROOT, check=False).returncode != 0:
-            print("mkdocs build --strict failed", file=sys.stderr)
-            return 1
+    if not args.no_build and not _build_site(site):
+        return 1
     args.screenshots.mkdir(parents=True, exist_ok=True)
     pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
     server, base = serve(site)
@@ -371,57 +436,17 @@ def main(argv: list[str] | None = None) -> int:
         browser = Chromium(args.chromium, profile, args.mathjax_dir)
         try:
             for page in pages:
-                url = base if page == "." else f"{base}{page}/"
-                report = PageReport(url)
-                status, _ = fetch(url)
-                browser.load(url)
-                probe = browser.evaluate(PAGE_PROBE)
-                if status != 200 or "404" in probe["h1"]:
-                    report.problems.append(f"HTTP {status}, heading {probe['h1']!r}")
-                if probe["contentChars"] < 20:
-                    report.problems.append(f"main content is empty ({probe['contentChars']} chars)")
-                local, external = console_problems(browser.events, base)
-                report.problems += local
-                report.external_failures = external
-                report.math = (probe["math"], probe["math"] - probe["mathUnrendered"])
-                if probe["mathJaxLoaded"] and probe["mathUnrendered"]:
-                    report.problems.append(f"{probe['mathUnrendered']} formulas not rendered")
-                math_loaded |= probe["mathJaxLoaded"]
-                report.problems += [f"TeX error: {error}" for error in probe["mathErrors"]]
-                all_links |= {
-                    link
-                    for link in probe["links"]
-                    if urlparse(link).netloc == urlparse(base).netloc
-                }
-                if page in SCREENSHOT_PAGES or page.startswith("api"):
-                    name = "home" if page == "." else page.replace("/", "_")
-                    browser.screenshot(args.screenshots / f"{name}.png", args.full_page)
+                report, links, loaded = _check_page(browser, base, page, args)
                 reports.append(report)
+                all_links |= links
+                math_loaded |= loaded
             search_problems = check_search(browser, base, site)
             link_problems = check_links(all_links, base)
         finally:
             browser.close()
             server.shutdown()
-
-    failed = False
-    for report in reports:
-        math, rendered = report.math
-        notes = f"  ({rendered}/{math} formulas rendered)" if math else ""
-        state = "FAIL" if report.problems else "ok  "
-        print(f"{state} {report.url}{notes}")
-        for problem in report.problems:
-            print(f"       {problem}")
-        failed |= bool(report.problems)
-    external = sorted({e for r in reports for e in r.external_failures})
-    print(f"\n{len(reports)} pages, {len(all_links)} distinct same-site links checked")
-    for problem in link_problems + search_problems:
-        print(f"FAIL {problem}")
-    if external:
-        print("failed requests to other hosts (expected offline, not counted as failures):")
-        for entry in external:
-            print(f"       {entry}")
-    if not math_loaded:
-        print("MathJax did not load (CDN unreachable?): formulas show as TeX; see --mathjax-dir")
+    failed = _print_reports(reports)
+    _print_summary(reports, all_links, link_problems + search_problems, math_loaded)
     print(f"screenshots in {args.screenshots}")
     return 1 if failed or link_problems or search_problems else 0
 

@@ -38,6 +38,79 @@ def _parts(rank: int, step: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return parts
 
 
+def _min_norm_of_the_rank_average(head: Subspace, losses: list[torch.Tensor]) -> torch.Tensor:
+    """The reference λ: min-norm weights of the L2-normalised rank-averaged head gradients."""
+    local = torch.stack(
+        [head.flatten(torch.autograd.grad(l, head.params, retain_graph=True)) for l in losses]
+    )
+    gathered = [torch.zeros_like(local) for _ in range(WORLD)]
+    dist.all_gather(gathered, local)
+    mean = torch.stack(gathered).mean(0)
+    scales = mean.norm(dim=1)
+    return MinNormSolver().solve(mean / scales[:, None]).weights
+
+
+def _combine_steps(
+    rank: int, model: nn.Module, ddp: nn.Module, opt: torch.optim.Optimizer, record: dict
+) -> None:
+    """Four DDP steps of ``combine`` on the head (EMA on); objective 2 absent on rank 1, step 2."""
+    head = Subspace.from_module(model[2])
+    weighting = MinNormWeighting(head, MinNormSolver(), L2Normalization(), ema_alpha=0.7)
+    for step in range(4):
+        parts = _parts(rank, step)
+        opt.zero_grad()
+        x = torch.cat([p[0] for p in parts])
+        pred = ddp(x).split(6)  # one DDP forward, per-part losses
+        losses: list[torch.Tensor | None] = [
+            ((pr - y) ** 2).mean() for pr, (_, y) in zip(pred, parts, strict=True)
+        ]
+        if step == 0:
+            record["check"].append(_min_norm_of_the_rank_average(head, losses))
+        if step == 2 and rank == 1:
+            losses[2] = None  # objective 2 absent from this rank's batch
+        out = weighting.combine(losses)
+        out.loss.backward()
+        opt.step()
+        record["combine"].append(out.weights)
+
+
+def _gram_accumulation_steps(
+    rank: int, model: nn.Module, ddp: nn.Module, opt, record: dict
+) -> None:
+    """Gram accumulation: each [K, block] block is averaged before it enters the Gram."""
+    blocks = MinNormWeighting(
+        Subspace.all(model), MinNormSolver(), strategy=GramAccumulation(block_numel=16)
+    )
+    whole = MinNormWeighting(Subspace.all(model), MinNormSolver())
+    record["gram"], record["gram_ref"] = [], []
+    for step in range(2):
+        parts = _parts(rank, 20 + step)
+        opt.zero_grad()
+        pred = ddp(torch.cat([p[0] for p in parts])).split(6)
+        losses = [((pr - y) ** 2).mean() for pr, (_, y) in zip(pred, parts, strict=True)]
+        record["gram_ref"].append(whole.combine(losses).weights)
+        out = blocks.combine(losses)
+        out.loss.backward()
+        opt.step()
+        record["gram"].append(out.weights)
+
+
+def _disjoint_parts_steps(
+    rank: int, model: nn.Module, opt: torch.optim.Optimizer, record: dict
+) -> None:
+    """Disjoint parts on the unwrapped module: the part gradients are averaged by the weighting."""
+    full = MinNormWeighting(Subspace.all(model), MinNormSolver(), L2Normalization(), broadcast=True)
+    for step in range(3):
+        parts = _parts(rank, 10 + step)
+        opt.zero_grad()
+        closures = [lambda x=x, y=y: ((model(x) - y) ** 2).mean() for x, y in parts]
+        if rank == 0 and step == 1:
+            closures[0] = lambda: None
+        out = full.backward_parts(closures)
+        opt.step()
+        record["parts"].append(out.weights)
+
+
 def _worker(rank: int, port: int, out_dir: str) -> None:
     # A rank stuck for minutes (seen once in ~10 runs on the shared machine, cause not found) dumps
     # its stack and exits non-zero, so the test fails with a trace instead of hanging the suite.
@@ -49,65 +122,11 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     try:
         model = _model()
         ddp = DistributedDataParallel(model)
-        head = Subspace.from_module(model[2])
-        weighting = MinNormWeighting(head, MinNormSolver(), L2Normalization(), ema_alpha=0.7)
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         record: dict[str, list] = {"combine": [], "parts": [], "check": []}
-        for step in range(4):
-            parts = _parts(rank, step)
-            opt.zero_grad()
-            x = torch.cat([p[0] for p in parts])
-            pred = ddp(x).split(6)  # one DDP forward, per-part losses
-            losses: list[torch.Tensor | None] = [
-                ((pr - y) ** 2).mean() for pr, (_, y) in zip(pred, parts, strict=True)
-            ]
-            if step == 0:
-                local = torch.stack(
-                    [
-                        head.flatten(torch.autograd.grad(l, head.params, retain_graph=True))
-                        for l in losses
-                    ]
-                )
-                gathered = [torch.zeros_like(local) for _ in range(WORLD)]
-                dist.all_gather(gathered, local)
-                mean = torch.stack(gathered).mean(0)
-                scales = mean.norm(dim=1)
-                record["check"].append(MinNormSolver().solve(mean / scales[:, None]).weights)
-            if step == 2 and rank == 1:
-                losses[2] = None  # objective 2 absent from this rank's batch
-            out = weighting.combine(losses)
-            out.loss.backward()
-            opt.step()
-            record["combine"].append(out.weights)
-        # Gram accumulation: each [K, block] block is averaged before it enters the Gram
-        blocks = MinNormWeighting(
-            Subspace.all(model), MinNormSolver(), strategy=GramAccumulation(block_numel=16)
-        )
-        whole = MinNormWeighting(Subspace.all(model), MinNormSolver())
-        record["gram"], record["gram_ref"] = [], []
-        for step in range(2):
-            parts = _parts(rank, 20 + step)
-            opt.zero_grad()
-            pred = ddp(torch.cat([p[0] for p in parts])).split(6)
-            losses = [((pr - y) ** 2).mean() for pr, (_, y) in zip(pred, parts, strict=True)]
-            record["gram_ref"].append(whole.combine(losses).weights)
-            out = blocks.combine(losses)
-            out.loss.backward()
-            opt.step()
-            record["gram"].append(out.weights)
-        # disjoint parts on the unwrapped module: the part gradients are averaged by the weighting
-        full = MinNormWeighting(
-            Subspace.all(model), MinNormSolver(), L2Normalization(), broadcast=True
-        )
-        for step in range(3):
-            parts = _parts(rank, 10 + step)
-            opt.zero_grad()
-            closures = [lambda x=x, y=y: ((model(x) - y) ** 2).mean() for x, y in parts]
-            if rank == 0 and step == 1:
-                closures[0] = lambda: None
-            out = full.backward_parts(closures)
-            opt.step()
-            record["parts"].append(out.weights)
+        _combine_steps(rank, model, ddp, opt, record)
+        _gram_accumulation_steps(rank, model, ddp, opt, record)
+        _disjoint_parts_steps(rank, model, opt, record)
         record["params"] = [p.detach().clone() for p in model.parameters()]
         torch.save(record, Path(out_dir) / f"rank{rank}.pt")
     finally:

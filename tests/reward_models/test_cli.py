@@ -78,7 +78,7 @@ def test_precedence_defaults_then_data_then_file_then_command_line(tmp_path):
         (["--output_dir", "o", "--output_dir", "p"], "--output_dir given twice"),
         (["--output_dir", "o", "--flag", "--no_flag"], "given twice"),
         (["--output_dir", "o", "--pairs", "novalue"], "expected KEY=VALUE"),
-        (["--output_dir", "o", "--pairs", "a=1", "a=2"], "given twice"),
+        (["--output_dir", "o", "--pairs", "a=1", "a=2"], "--pairs: key 'a' given twice"),
         (["--output_dir", "o", "--ste", "1"], "unknown option --ste"),  # no prefix matching
         (["--output_dir", "o", "--config"], "--config expects a file"),
     ],
@@ -86,6 +86,29 @@ def test_precedence_defaults_then_data_then_file_then_command_line(tmp_path):
 def test_errors(argv, match):
     with pytest.raises(ConfigError, match=match):
         _parse(argv)
+
+
+@pytest.mark.parametrize(
+    ("config", "argv", "name"),
+    [
+        ("evaluation", ["--models", "A=m", "--trained_on", "A=x", "B=z", "A=y"], "trained_on"),
+        ("training", ["--more.weighting_options", "a=x", "a=y"], "more.weighting_options"),
+        ("reproduce", ["--set", "a=x", "a=y"], "overrides"),
+    ],
+)
+def test_a_repeated_key_of_a_dict_option_names_the_key_and_both_values(config, argv, name):
+    # regression: a dict option kept the last value of a repeated key, or named neither value
+    from applications.reward_models import reproduce
+    from applications.reward_models.evaluation.config import EvalConfig
+    from applications.reward_models.training.config import TrainConfig
+
+    cls = {
+        "evaluation": EvalConfig,
+        "training": TrainConfig,
+        "reproduce": reproduce.ReproduceSettings,
+    }
+    with pytest.raises(ConfigError, match=rf"--{name}: key '(a|A)' given twice \('x' and 'y'\)"):
+        parse(cls[config], ["--output_dir", "o", *argv], "p", "d")
 
 
 def test_an_option_without_help_is_a_programming_error():

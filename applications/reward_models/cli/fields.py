@@ -111,7 +111,7 @@ def rebuild(cls: type, values: Mapping[str, Any], prefix: str = "") -> Any:
         if dataclasses.is_dataclass(base) and f.metadata.get("parse") is None:
             kwargs[f.name] = rebuild(base, values, name + ".")
         elif name in values:
-            kwargs[f.name] = _collect(f, values[name])
+            kwargs[f.name] = _collect(f, values[name], name)
     return cls(**kwargs)
 
 
@@ -119,7 +119,7 @@ def _default(f: dataclasses.Field) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
 
 
-def _collect(f: dataclasses.Field, value: Any) -> Any:
+def _collect(f: dataclasses.Field, value: Any, name: str) -> Any:
     """A ``parse`` field's values arrive as a list; a ``dict`` field merges its pairs."""
     if f.metadata.get("parse") is None:
         return value
@@ -127,12 +127,22 @@ def _collect(f: dataclasses.Field, value: Any) -> Any:
         return value
     value = [y for x in value for y in (x if isinstance(x, list) else [x])]
     if isinstance(_default(f), dict):
-        keys = [k for k, _ in value]
-        repeated = sorted({k for k in keys if keys.count(k) > 1})
-        if repeated:
-            raise ConfigError(f"--{f.name}: {repeated} given twice")
-        return dict(value)
+        return _unique_pairs(value, name)
     return value
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]], name: str) -> dict[str, Any]:
+    """The ``(key, value)`` pairs of the dict option ``--name`` as a dict; a key given twice is an
+    error naming it and both values (a dict would keep the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ConfigError(
+                f"--{name}: key {key!r} given twice ({out[key]!r} and {value!r}); "
+                "give each key once"
+            )
+        out[key] = value
+    return out
 
 
 def check_values(config: Any) -> None:

@@ -99,9 +99,10 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
     try:
         import pyarrow.parquet as pq
-    except ImportError as err:  # pragma: no cover - pyarrow is a dependency of datasets
+    except ImportError as err:  # pyarrow is a dependency of datasets, rarely missing
         raise DataSourceError(
-            f"reading {path} needs pyarrow: pip install 'mooptim[rm]' (or pip install pyarrow)"
+            f"reading {path} needs pyarrow: pip install pyarrow"
+            ' (or, from a mooptim checkout: pip install -e ".[rm]")'
         ) from err
     check_regular_file(path)
     try:
@@ -248,7 +249,8 @@ def load_hub_rows(
     except ImportError as err:
         raise DataSourceError(
             f"loading {name!r} from the Hub needs the 'datasets' package "
-            f"(pip install 'mooptim[rm]'); or pass a local file: {local_hint}"
+            '(pip install datasets, or from a mooptim checkout: pip install -e ".[rm]"); '
+            f"or pass a local file: {local_hint}"
         ) from err
     try:
         if parquet_export:

@@ -57,13 +57,28 @@ class MoreRewardConfig(RewardConfig):
 
     def __post_init__(self) -> None:
         if isinstance(self.more_weighting_options, str):
-            self.more_weighting_options = json.loads(self.more_weighting_options)
+            self.more_weighting_options = json.loads(
+                self.more_weighting_options, object_pairs_hook=_unique_options
+            )
         super().__post_init__()
 
     @property
     def more(self) -> MoreConfig:
         """The MORE section these fields describe."""
         return more_config(self)
+
+
+def _unique_options(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of ``more_weighting_options`` as a dict; a key given twice is an error naming
+    it and both values (``json.loads`` keeps the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(
+                f"more_weighting_options: key {key!r} given twice ({out[key]!r} and {value!r})"
+            )
+        out[key] = value
+    return out
 
 
 def more_config(args: Any) -> MoreConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -105,6 +106,21 @@ def test_hub_failure_names_the_local_file_option(monkeypatch) -> None:
             local_hint="a local file",
             parquet_export=True,
         )
+
+
+def test_missing_packages_say_how_to_install_from_a_checkout(monkeypatch, tmp_path) -> None:
+    # mooptim is not on PyPI: the hints name the editable install, never ``mooptim[...]``.
+    parquet = tmp_path / "x.parquet"
+    pq.write_table(pa.Table.from_pylist(ROWS), parquet)
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(DataSourceError, match="local file") as hub:
+        load_hub_rows("nobody/x", split="train", local_hint="a local file")
+    with pytest.raises(DataSourceError, match=r"x\.parquet needs pyarrow") as local:
+        read_local_rows(parquet)
+    for info in (hub, local):
+        assert 'pip install -e ".[rm]"' in str(info.value)
+        assert "mooptim[" not in str(info.value)
 
 
 # --- errors that name the file (each failed silently or without a file name before) ---------

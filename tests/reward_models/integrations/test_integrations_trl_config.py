@@ -105,6 +105,15 @@ def test_trl_and_the_cli_honour_every_more_option(tmp_path, tiny_model, field):
     assert signatures["base"] != signatures["changed"]
 
 
+def test_trl_weighting_options_refuse_a_repeated_key(tmp_path):
+    # regression: json.loads kept the last value of a repeated key silently
+    with pytest.raises(ValueError, match=r"key 'method' given twice \('exact' and 'frank_wolfe'\)"):
+        MoreRewardConfig(
+            output_dir=str(tmp_path),
+            more_weighting_options='{"method": "exact", "method": "frank_wolfe"}',
+        )
+
+
 def test_trl_parser_config_file_sets_the_more_options_and_the_run_records_them(
     tmp_path, tiny_model
 ):
