@@ -45,4 +45,6 @@ class MGDAWeighting(Weighting):
         return dict(self._hyper)
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        if gramian.shape[0] == 1:  # a [K, K] CPU Gram takes the solver's plain-float host path
+            return mgda_weights(gramian[0], self.solver)[None]
         return mgda_weights(gramian, self.solver)
