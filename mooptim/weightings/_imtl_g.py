@@ -12,6 +12,7 @@ every i: the update is "impartial". Weights sum to 1 and may be negative.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -50,6 +51,22 @@ def imtl_g_weights(gramian: Tensor) -> Tensor:
     return torch.where(degenerate, torch.zeros_like(v), v / torch.where(degenerate, 1.0, total))
 
 
+def _imtl_g_numpy(gramian: np.ndarray) -> np.ndarray:
+    """:func:`imtl_g_weights` of one ``[K, K]`` Gramian with numpy (same steps, same cut-off).
+
+    For one CPU problem torch's per-op dispatch costs more than the arithmetic, so all but the
+    pseudo-inverse and its product with d runs in numpy. Those two stay torch's (TorchJD's):
+    near-duplicate gradients (cond(G) ~ 1e12) make them sensitive to the LAPACK/BLAS build, and
+    numpy's differ from TorchJD's by 1e-4 there.
+    """
+    exponent = np.frexp(gramian.diagonal().max())[1]
+    scaled = np.ldexp(gramian, -int(exponent - exponent % 2))
+    norms = np.sqrt(scaled.diagonal())
+    v = (torch.linalg.pinv(torch.from_numpy(scaled)) @ torch.from_numpy(norms)).numpy()
+    total = v.sum()
+    return np.zeros_like(v) if abs(total) < ZERO_SUM else v / total
+
+
 class IMTLGWeighting(Weighting):
     """IMTL-G (Liu et al. 2021) in TorchJD's pseudo-inverse form, ``w = G⁺d / Σ G⁺d``.
 
@@ -70,4 +87,6 @@ class IMTLGWeighting(Weighting):
         if bool(negative.any()):
             where = _first_bad(negative, negative.shape) if negative.numel() > 1 else ""
             raise ValueError(f"gramian has a negative diagonal entry (not a Gramian){where}")
+        if gramian.shape[0] == 1 and gramian.device.type == "cpu":
+            return torch.from_numpy(_imtl_g_numpy(gramian[0].numpy()))[None]
         return imtl_g_weights(gramian)
