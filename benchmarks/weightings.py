@@ -2,7 +2,7 @@
 
 Run (the recorded table)::
 
-    OMP_NUM_THREADS=1 python benchmarks/weightings.py
+    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/weightings.py
 
 For every method registered in ``mooptim.weightings.WEIGHTINGS`` that TorchJD also has (the
 ``TORCHJD`` table below; names not registered are skipped, so the script covers whatever the
@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torchjd import aggregation as tjd
 
+import mooptim
 from mooptim.weightings import WEIGHTINGS, weighting_from_name
 
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     names = [n for n in TORCHJD if n in WEIGHTINGS and (args.methods is None or n in args.methods)]
     skipped = sorted(set(TORCHJD) - set(WEIGHTINGS))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch = {args.batch}")
+    print(f"mooptim from {mooptim.__file__} (run with PYTHONPATH=. to time a checkout)")
     if skipped:
         print(f"not registered (skipped): {', '.join(skipped)}")
     print(

@@ -122,6 +122,22 @@ def _solve_numpy(
     return lam.tolist(), (f * raw_scale, gap * raw_scale, residual), iters, ok
 
 
+def _host_solution(
+    gram: Tensor,
+    warm_start: Tensor | None,
+    input_tol: float | None,
+    symmetric: bool,
+    tol: float,
+    max_iter: int | None,
+) -> Solution:
+    if gram.shape[-1] <= SMALL_K:
+        warm = None if warm_start is None else warm_start.tolist()
+        return _solve_rows(gram.tolist(), warm, input_tol, symmetric, tol, max_iter)
+    g = gram.to(torch.float64).numpy()
+    warm = None if warm_start is None else warm_start.numpy()
+    return _solve_numpy(g, warm, input_tol, symmetric, tol, max_iter)
+
+
 def solve_on_host(
     gram: Tensor,
     warm_start: Tensor | None,
@@ -144,13 +160,7 @@ def solve_on_host(
         tol: Wolfe's stopping tolerance, relative to ``max_i G_ii``.
         max_iter: cap on Wolfe steps (None: the default of :mod:`mooptim._wolfe`).
     """
-    if gram.shape[-1] <= SMALL_K:
-        warm = None if warm_start is None else warm_start.tolist()
-        solution = _solve_rows(gram.tolist(), warm, input_tol, symmetric, tol, max_iter)
-    else:
-        g = gram.to(torch.float64).numpy()
-        warm = None if warm_start is None else warm_start.numpy()
-        solution = _solve_numpy(g, warm, input_tol, symmetric, tol, max_iter)
+    solution = _host_solution(gram, warm_start, input_tol, symmetric, tol, max_iter)
     lam, (f, gap, residual), iters, ok = solution
     return MinNormResult(
         weights=torch.tensor(lam, dtype=dtype),
@@ -160,3 +170,12 @@ def solve_on_host(
         duality_gap=torch.tensor(gap, dtype=dtype),
         converged=torch.tensor(ok),
     )
+
+
+def weights_on_host(
+    gram: Tensor, *, input_tol: float | None, symmetric: bool, tol: float, max_iter: int | None
+) -> Tensor:
+    """The ``[K]`` float64 weights of :func:`solve_on_host` (same checks and solve), without
+    building the certificate's five other tensors: for callers that read only the weights."""
+    lam = _host_solution(gram, None, input_tol, symmetric, tol, max_iter)[0]
+    return torch.tensor(lam, dtype=torch.float64)

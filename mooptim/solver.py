@@ -15,7 +15,7 @@ from torch import Tensor
 
 from mooptim._backends import BACKENDS, METHODS
 from mooptim._certificate import gram_scale, kkt_certificate, project_to_simplex_safe
-from mooptim._host import solve_on_host
+from mooptim._host import solve_on_host, weights_on_host
 from mooptim._result import MinNormResult
 from mooptim._validation import (
     check_gram_shape,
@@ -124,6 +124,21 @@ class MinNormSolver:
             return self._solve_on_host(gram.detach(), warm_start, check, gram.dtype)
         g = validate_gram(gram.detach(), check_values=self.check_input, tol=self.input_tol)
         return self._solve(g, warm_start, gram.dtype)
+
+    def solve_gram_weights(self, gram: Tensor) -> Tensor:
+        """The weights ``[..., K]`` of :meth:`solve_gram` (no warm start), same checks and solve.
+
+        One CPU problem skips building the certificate tensors it would not read (the
+        single-problem hot path of :class:`mooptim.weightings.MGDAWeighting`).
+        """
+        check_gram_shape(gram)
+        if not self._on_host(gram):
+            return self.solve_gram(gram).weights
+        check = self._input_tol(gram.dtype) if self.check_input else None
+        weights = weights_on_host(
+            gram.detach(), input_tol=check, symmetric=False, tol=self.tol, max_iter=self.max_iter
+        )
+        return weights if gram.dtype == torch.float64 else weights.to(gram.dtype)
 
     def solve(self, vectors: Tensor, warm_start: Tensor | None = None) -> MinNormResult:
         """Solve the min-norm problem of the vectors ``[..., K, d]`` (e.g. K gradients).

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, TypeAlias
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -71,6 +72,27 @@ def aligned_mtl_weights(
     return weights.reshape(*batch_shape, k)
 
 
+def _aligned_mtl_numpy(gramian: Tensor, pref: np.ndarray, scale_mode: ScaleMode) -> np.ndarray:
+    """:func:`aligned_mtl_weights` of one ``[K, K]`` CPU Gramian: torch's eigh, then numpy.
+
+    One problem is dispatch-bound in torch; the eigendecomposition stays torch's (TorchJD's), as
+    another LAPACK build may split a near-degenerate spectrum differently.
+    """
+    eigenvalues, vectors = (a.numpy() for a in torch.linalg.eigh(gramian, UPLO="U"))
+    k = eigenvalues.shape[0]
+    keep = eigenvalues > max(float(eigenvalues.max()), 0.0) * k * np.finfo(np.float64).eps
+    kept = eigenvalues[keep]  # ascending, so the kept ones are the last r
+    if kept.size == 0:
+        return pref.copy()
+    if scale_mode == "rmse":
+        scale = kept.mean()
+    else:
+        scale = kept[0] if scale_mode == "min" else kept[(kept.size - 1) // 2]
+    basis = vectors[:, keep]
+    balance = (basis / np.sqrt(kept)) @ basis.T
+    return np.sqrt(max(float(scale), 0.0)) * (balance @ pref)
+
+
 class AlignedMTLWeighting(Weighting):
     """Aligned-MTL (Senushkin et al. 2023), TorchJD's ``AlignedMTLWeighting`` on the Gramian.
 
@@ -101,12 +123,15 @@ class AlignedMTLWeighting(Weighting):
         return {"pref_vector": pref, "scale_mode": self.scale_mode}
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        k = gramian.shape[-1]
+        if self.pref_vector is not None and len(self.pref_vector) != k:
+            raise ValueError(
+                f"pref_vector has {len(self.pref_vector)} entries for K = {k} objectives"
+            )
+        if gramian.shape[0] == 1 and gramian.device.type == "cpu":
+            pref = np.full(k, 1.0 / k) if self.pref_vector is None else np.array(self.pref_vector)
+            return torch.from_numpy(_aligned_mtl_numpy(gramian[0], pref, self.scale_mode))[None]
         pref = None
         if self.pref_vector is not None:
-            if len(self.pref_vector) != gramian.shape[-1]:
-                raise ValueError(
-                    f"pref_vector has {len(self.pref_vector)} entries for "
-                    f"K = {gramian.shape[-1]} objectives"
-                )
             pref = torch.tensor(self.pref_vector, dtype=gramian.dtype, device=gramian.device)
         return aligned_mtl_weights(gramian, pref, self.scale_mode)

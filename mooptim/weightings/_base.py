@@ -16,6 +16,7 @@ the input's dtype with the leading dimensions restored. Subclasses implement :me
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -37,6 +38,27 @@ def _first_bad(mask: Tensor, batch_shape: torch.Size) -> str:
     return f" (problem {where if len(where) > 1 else where[0]} of the batch)"
 
 
+def _flat_float64(x: Tensor, k: int) -> Tensor:
+    """``x`` as float64 ``[B, K, K]``: no copy and no op when it already is one."""
+    if x.dtype != torch.float64:
+        x = x.to(torch.float64)
+    return x if x.dim() == 3 else x.reshape(-1, k, k)
+
+
+def _check_finite(flat: Tensor, batch_shape: torch.Size, message: str) -> None:
+    """Raise ``ValueError(message + where)`` if ``flat`` ``[B, ...]`` has a NaN or Inf entry.
+
+    One reduction and one host read prove finiteness (a NaN/Inf entry makes the sum NaN/Inf);
+    only when the sum is not finite (a bad entry, or finite entries whose sum overflows) does the
+    per-problem test run, to confirm and locate the first bad problem.
+    """
+    if math.isfinite(flat.sum()):  # one op and one host read (Tensor.__float__)
+        return
+    finite = torch.isfinite(flat).flatten(1).all(-1)
+    if not bool(finite.all()):
+        raise ValueError(f"{message}{_first_bad(~finite, batch_shape)}")
+
+
 class Weighting(ABC):
     """A map from Gramians ``[..., K, K]`` to weights ``[..., K]``, batched over leading dims.
 
@@ -52,11 +74,15 @@ class Weighting(ABC):
         name: the registry name (``mooptim.weightings.WEIGHTINGS[name] is type(self)``).
         needs_losses: the method reads the loss values (``losses=`` must be given).
         stateful: the method keeps state between calls (see :meth:`state_dict`).
+        reads_gramian: the weights depend on the Gramian's values (False: only on its shape, so
+            the call skips symmetrising it; the finiteness check still runs).
     """
 
     name: ClassVar[str]
     needs_losses: ClassVar[bool] = False
     stateful: ClassVar[bool] = False
+    # False for a method whose weights ignore the Gramian's values (it skips symmetrising them).
+    reads_gramian: ClassVar[bool] = True
 
     def __call__(self, gramian: Tensor, /, losses: Tensor | None = None) -> Tensor:
         """Weights ``[..., K]`` of the Gramians ``[..., K, K]`` (and ``[..., K]`` losses).
@@ -68,16 +94,17 @@ class Weighting(ABC):
         """
         k = check_gram_shape(gramian)
         batch_shape = gramian.shape[:-2]
-        flat = gramian.detach().to(torch.float64).reshape(-1, k, k)
-        finite = torch.isfinite(flat).flatten(1).all(-1)
-        if not bool(finite.all()):
-            raise ValueError(f"gramian contains NaN or Inf{_first_bad(~finite, batch_shape)}")
+        flat = _flat_float64(gramian.detach(), k)
+        _check_finite(flat, batch_shape, "gramian contains NaN or Inf")
         flat_losses = self._check_losses(losses, batch_shape, k, gramian.device)
         if flat.shape[0] == 0:
             weights = flat.new_zeros(0, k)
         else:
-            weights = self._weights(0.5 * (flat + flat.mT), flat_losses)
-        return weights.reshape(*batch_shape, k).to(gramian.dtype)
+            symmetric = 0.5 * (flat + flat.mT) if self.reads_gramian else flat
+            weights = self._weights(symmetric, flat_losses)
+        if weights.dim() != len(batch_shape) + 1:
+            weights = weights.reshape(*batch_shape, k)
+        return weights if weights.dtype == gramian.dtype else weights.to(gramian.dtype)
 
     @abstractmethod
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
@@ -127,7 +154,5 @@ class Weighting(ABC):
             shape = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
             raise ValueError(f"losses must have shape {(*batch_shape, k)}, got {shape}")
         flat = losses.detach().to(device=device, dtype=torch.float64).reshape(-1, k)
-        finite = torch.isfinite(flat).all(-1)
-        if not bool(finite.all()):
-            raise ValueError(f"losses contain NaN or Inf{_first_bad(~finite, batch_shape)}")
+        _check_finite(flat, batch_shape, "losses contain NaN or Inf")
         return flat

@@ -46,6 +46,7 @@ class DWAWeighting(Weighting):
     """
 
     name = "dwa"
+    reads_gramian = False
     needs_losses = True
     stateful = True
 

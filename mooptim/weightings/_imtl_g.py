@@ -12,6 +12,9 @@ every i: the update is "impartial". Weights sum to 1 and may be negative.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -36,6 +39,37 @@ def _scaled_to_unit_diagonal(gramian: Tensor) -> Tensor:
     return torch.ldexp(gramian, -even[..., None, None].to(gramian.dtype))
 
 
+WELL_CONDITIONED = 1e5
+"""Bound ``tr(G) tr(G⁻¹)`` on the condition number below which a batch takes ``G⁺d = G⁻¹d``
+(Cholesky): there ``G⁺ = G⁻¹`` (no singular value is near pinv's ``K·eps`` cut-off) and the
+two agree to about ``cond · eps ≈ 2e-11``; the other problems get the pseudo-inverse."""
+
+
+def _trace(matrices: Tensor) -> Tensor:
+    return matrices.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+
+def _pinv_times(gramian: Tensor, d: Tensor) -> Tensor:
+    """``[B, K]`` ``G⁺ d`` of ``[B, K, K]`` Gramians and ``[B, K]`` vectors.
+
+    A batched SVD (pinv) costs about ten Cholesky factorisations on the CPU, so well-conditioned
+    problems (the usual case) use ``G⁻¹ = cholesky_inverse`` and only the others the SVD. The
+    product ``tr(G) tr(G⁻¹) ≥ λ_max / λ_min`` bounds the condition number from above: a failed or
+    inaccurate factorisation gives a large or NaN bound and falls back to pinv.
+    """
+    factor, info = torch.linalg.cholesky_ex(gramian)
+    factored = info == 0
+    eye = torch.eye(gramian.shape[-1], dtype=gramian.dtype, device=gramian.device)
+    inverse = torch.cholesky_inverse(torch.where(factored[:, None, None], factor, eye))
+    bound = _trace(gramian) * _trace(inverse)
+    direct = factored & (bound < WELL_CONDITIONED)  # NaN compares False
+    v = (inverse @ d[..., None])[..., 0]
+    if not bool(direct.all()):
+        rest = ~direct
+        v[rest] = (torch.linalg.pinv(gramian[rest]) @ d[rest][..., None])[..., 0]
+    return v
+
+
 def imtl_g_weights(gramian: Tensor) -> Tensor:
     """``[..., K]`` IMTL-G weights ``G⁺ d / Σ(G⁺ d)`` of PSD Gramians ``[..., K, K]``.
 
@@ -44,10 +78,33 @@ def imtl_g_weights(gramian: Tensor) -> Tensor:
     """
     scaled = _scaled_to_unit_diagonal(gramian)
     norms = scaled.diagonal(dim1=-2, dim2=-1).sqrt()
-    v = (torch.linalg.pinv(scaled) @ norms[..., None])[..., 0]
+    flat = scaled.reshape(-1, *scaled.shape[-2:])
+    v = _pinv_times(flat, norms.reshape(flat.shape[:-1])).reshape(norms.shape)
     total = v.sum(-1, keepdim=True)
     degenerate = total.abs() < ZERO_SUM
     return torch.where(degenerate, torch.zeros_like(v), v / torch.where(degenerate, 1.0, total))
+
+
+def _imtl_g_numpy(gramian: np.ndarray) -> np.ndarray:
+    """:func:`imtl_g_weights` of one ``[K, K]`` Gramian, numpy around torch's pseudo-inverse.
+
+    For one CPU problem torch's per-op dispatch costs more than the arithmetic, so all but the
+    pseudo-inverse and its product with d runs in numpy. Those two stay torch's (TorchJD's):
+    near-duplicate gradients (cond(G) ~ 1e12) make them sensitive to the LAPACK/BLAS build, and
+    numpy's differ from TorchJD's by 1e-4 there.
+
+    Raises:
+        ValueError: a negative diagonal entry (not a Gramian).
+    """
+    diagonal = gramian.diagonal()
+    if (diagonal < 0).any():
+        raise ValueError("gramian has a negative diagonal entry (not a Gramian)")
+    exponent = math.frexp(float(diagonal.max()))[1]
+    scaled = np.ldexp(gramian, -(exponent - exponent % 2))  # as _scaled_to_unit_diagonal
+    norms = torch.from_numpy(np.sqrt(scaled.diagonal()))
+    v = (torch.linalg.pinv(torch.from_numpy(scaled)) @ norms).numpy()
+    total = float(v.sum())
+    return np.zeros_like(v) if abs(total) < ZERO_SUM else v / total
 
 
 class IMTLGWeighting(Weighting):
@@ -66,6 +123,8 @@ class IMTLGWeighting(Weighting):
     name = "imtl_g"
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        if gramian.shape[0] == 1 and gramian.device.type == "cpu":
+            return torch.from_numpy(_imtl_g_numpy(gramian[0].numpy()))[None]
         negative = (gramian.diagonal(dim1=-2, dim2=-1) < 0).any(-1)
         if bool(negative.any()):
             where = _first_bad(negative, negative.shape) if negative.numel() > 1 else ""

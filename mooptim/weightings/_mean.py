@@ -20,6 +20,7 @@ class MeanWeighting(Weighting):
     """``w_i = 1/K``: the baseline every other method is compared with (TorchJD: ``Mean``)."""
 
     name = "mean"
+    reads_gramian = False
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         return mean_weights(gramian)

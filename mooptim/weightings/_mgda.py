@@ -45,4 +45,7 @@ class MGDAWeighting(Weighting):
         return dict(self._hyper)
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        if gramian.shape[0] == 1 and isinstance(self.solver, MinNormSolver):
+            # One [K, K] CPU Gram: the solver's plain-float host path, weights only.
+            return self.solver.solve_gram_weights(gramian[0])[None]
         return mgda_weights(gramian, self.solver)

@@ -11,6 +11,7 @@ projected gradients, as in the paper and TorchJD).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -67,6 +68,25 @@ def pcgrad_coefficients(gramian: Tensor, permutations: Tensor) -> Tensor:
     return coefficients.reshape(*batch_shape, k, k)
 
 
+def _pcgrad_numpy(gramian: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """:func:`pcgrad_weights` of one ``[K, K]`` Gramian and its ``[K, K]`` orders, in numpy.
+
+    The same loop as :func:`pcgrad_coefficients` (one problem is dispatch-bound in torch).
+    """
+    k = gramian.shape[-1]
+    coefficients = np.eye(k)
+    squared_norms = gramian.diagonal()
+    self_index = np.arange(k)
+    for position in range(k):
+        other = orders[:, position]
+        inner = (gramian[other] * coefficients).sum(-1)
+        norm_j = squared_norms[other]
+        conflict = (inner < 0) & (other != self_index) & (norm_j > 0)
+        step = np.where(conflict, inner / np.where(conflict, norm_j, 1.0), 0.0)
+        coefficients[self_index, other] -= step  # row i changes in one column: no repeats
+    return coefficients.sum(-2)
+
+
 class PCGradWeighting(SeededWeighting):
     """PCGrad (Yu et al. 2020) as a Gramian weighting, TorchJD's ``PCGradWeighting``.
 
@@ -85,4 +105,8 @@ class PCGradWeighting(SeededWeighting):
     name = "pcgrad"
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
-        return pcgrad_weights(gramian, pcgrad_permutations(gramian, self.generator))
+        orders = pcgrad_permutations(gramian, self.generator)
+        if gramian.shape[0] == 1 and gramian.device.type == "cpu":
+            weights = _pcgrad_numpy(gramian[0].numpy(), orders[0].numpy())
+            return torch.from_numpy(weights)[None]
+        return pcgrad_weights(gramian, orders)

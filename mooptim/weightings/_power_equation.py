@@ -179,5 +179,9 @@ def _solve_flat(
 
 def pareto_stationary(gram: Tensor) -> Tensor:
     """``[B]`` the min-norm point of the gradients' hull is within ``√STATIONARY_TOL`` of 0."""
-    result = MinNormSolver(check_input=False).solve_gram(gram)
-    return result.min_norm_sq <= STATIONARY_TOL * gram.diagonal(0, -2, -1).amax(-1)
+    solver = MinNormSolver(check_input=False)
+    if gram.shape[0] == 1:  # one problem: a [K, K] CPU Gram takes the solver's host path
+        min_norm_sq = solver.solve_gram(gram[0]).min_norm_sq.to(gram.device)[None]
+    else:
+        min_norm_sq = solver.solve_gram(gram).min_norm_sq
+    return min_norm_sq <= STATIONARY_TOL * gram.diagonal(0, -2, -1).amax(-1)

@@ -42,6 +42,7 @@ class RandomWeighting(SeededWeighting):
     """
 
     name = "random"
+    reads_gramian = False
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         return random_weights(gramian, self.generator)

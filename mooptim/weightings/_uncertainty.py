@@ -66,6 +66,7 @@ class UncertaintyWeighting(Weighting):
     """
 
     name = "uncertainty"
+    reads_gramian = False
     stateful = True
 
     def __init__(self, num_objectives: int | None = None, initial_log_var: float = 0.0) -> None:

@@ -91,6 +91,21 @@ def test_solve_matches_solve_gram() -> None:
 def test_bad_gram_raises(gram: torch.Tensor, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         MinNormSolver().solve_gram(gram)
+    with pytest.raises(ValueError, match=match):  # the weights-only entry point checks alike
+        MinNormSolver().solve_gram_weights(gram)
+
+
+@pytest.mark.parametrize("shape", [(3,), (16,), (4, 3), (2, 16)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_solve_gram_weights_equals_solve_gram(shape: tuple[int, ...], dtype: torch.dtype) -> None:
+    """Plain-float (K <= 12), numpy (K = 16) and batched paths: the same weights, same dtype."""
+    k = shape[-1]
+    gen = torch.Generator().manual_seed(k)
+    v = torch.randn(*shape, k + 1, generator=gen, dtype=torch.float64)
+    gram = (v @ v.mT).to(dtype)
+    weights = MinNormSolver().solve_gram_weights(gram)
+    assert weights.dtype == dtype and weights.shape == shape
+    torch.testing.assert_close(weights, MinNormSolver().solve_gram(gram).weights, rtol=0, atol=0)
 
 
 def test_bad_gram_names_problem_in_batch() -> None:

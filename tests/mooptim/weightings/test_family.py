@@ -70,3 +70,14 @@ def test_every_method_has_its_docs_page_in_the_nav(name: str) -> None:
     page = f"mooptim/weightings/{name}.md"
     assert (root / "docs" / page).is_file(), f"docs/{page} is missing"
     assert page in (root / "mkdocs.yml").read_text(), f"{page} is not in mkdocs.yml's nav"
+
+
+def test_finite_entries_whose_sum_overflows_pass_and_nan_is_still_named() -> None:
+    """The finiteness check sums the batch once; an overflowing sum of finite entries is no error,
+    and a NaN in such a batch is still located."""
+    gram = torch.full((3, 2, 2), 1e308, dtype=torch.float64)
+    weights = weighting_from_name("mean")(gram)
+    torch.testing.assert_close(weights, torch.full((3, 2), 0.5, dtype=torch.float64))
+    gram[1, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"problem 1 of the batch"):
+        weighting_from_name("mean")(gram)

@@ -98,6 +98,17 @@ def test_batched_is_per_problem() -> None:
         assert_close_relative(batched[i], TorchJDIMTLG()(gram), 1e-9, f"problem {i}")
 
 
+def test_mixed_batch_cholesky_and_pinv_problems_match_torchjd() -> None:
+    """Well-conditioned problems take G⁻¹d (Cholesky), rank-deficient ones the pseudo-inverse:
+    in one batch, each still equals TorchJD's pinv on it."""
+    full = random_gramians(4, 4, d=8, seed=3).reshape(4, 4, 4)
+    deficient = random_gramians(4, 4, d=2, seed=4).reshape(4, 4, 4)
+    grams = torch.stack([full[0], deficient[0], full[1], deficient[1], full[2], deficient[2]])
+    batched = imtl_g_weights(grams)
+    for i, gram in enumerate(grams):
+        assert_close_relative(batched[i], TorchJDIMTLG()(gram), 1e-9, f"problem {i}")
+
+
 def test_negative_diagonal_names_the_problem() -> None:
     grams = random_gramians(3, 2)
     grams[1, 1, 1] = -1.0
