@@ -66,8 +66,9 @@ def aligned_mtl_weights(
     rank = keep.sum(-1)
     inverse_root = torch.where(keep, eigenvalues.where(keep, 1.0).rsqrt(), 0.0)
     scale = _balance_scale(eigenvalues, rank, scale_mode).clamp_min(0).sqrt()
-    balance = (vectors * inverse_root[:, None, :]) @ vectors.mT
-    weights = scale[:, None] * (balance @ pref)
+    # B p = V_r (Λ_r^{-1/2} (V_rᵀ p)): matrix-vector products, never the K x K matrix B.
+    coordinates = inverse_root * (vectors.mT @ pref)
+    weights = scale[:, None] * (vectors @ coordinates[..., None])[..., 0]
     weights = torch.where(rank[:, None] == 0, pref.expand_as(weights), weights)
     return weights.reshape(*batch_shape, k)
 
@@ -122,15 +123,24 @@ class AlignedMTLWeighting(Weighting):
         pref = None if self.pref_vector is None else list(self.pref_vector)
         return {"pref_vector": pref, "scale_mode": self.scale_mode}
 
-    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
-        k = gramian.shape[-1]
+    def _check_pref(self, k: int) -> None:
         if self.pref_vector is not None and len(self.pref_vector) != k:
             raise ValueError(
                 f"pref_vector has {len(self.pref_vector)} entries for K = {k} objectives"
             )
+
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor:
+        k = gramian.shape[0]
+        self._check_pref(k)
+        pref = np.full(k, 1.0 / k) if self.pref_vector is None else np.array(self.pref_vector)
+        weights = _aligned_mtl_numpy(torch.from_numpy(gramian), pref, self.scale_mode)
+        return torch.from_numpy(weights)
+
+    def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
+        k = gramian.shape[-1]
+        self._check_pref(k)
         if gramian.shape[0] == 1 and gramian.device.type == "cpu":
-            pref = np.full(k, 1.0 / k) if self.pref_vector is None else np.array(self.pref_vector)
-            return torch.from_numpy(_aligned_mtl_numpy(gramian[0], pref, self.scale_mode))[None]
+            return self._weights_on_host(gramian[0].numpy())[None]
         pref = None
         if self.pref_vector is not None:
             pref = torch.tensor(self.pref_vector, dtype=gramian.dtype, device=gramian.device)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -89,3 +90,7 @@ class FairGradWeighting(Weighting):
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         return fairgrad_weights(gramian, self.alpha, tol=self.tol, max_iter=self.max_iter)
+
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor:
+        # One CPU problem: solve_power_equation's numpy twin, without the batch's reshapes.
+        return self._weights(torch.from_numpy(gramian)[None], None)[0]

@@ -85,13 +85,29 @@ def imtl_g_weights(gramian: Tensor) -> Tensor:
     return torch.where(degenerate, torch.zeros_like(v), v / torch.where(degenerate, 1.0, total))
 
 
-def _imtl_g_numpy(gramian: np.ndarray) -> np.ndarray:
-    """:func:`imtl_g_weights` of one ``[K, K]`` Gramian, numpy around torch's pseudo-inverse.
+def _inverse_times_numpy(gramian: np.ndarray, d: np.ndarray) -> np.ndarray | None:
+    """``G⁻¹ d`` by Cholesky where G is well-conditioned (as :func:`_pinv_times`), else None.
 
-    For one CPU problem torch's per-op dispatch costs more than the arithmetic, so all but the
-    pseudo-inverse and its product with d runs in numpy. Those two stay torch's (TorchJD's):
-    near-duplicate gradients (cond(G) ~ 1e12) make them sensitive to the LAPACK/BLAS build, and
-    numpy's differ from TorchJD's by 1e-4 there.
+    ``G⁻¹ = L⁻ᵀL⁻¹``, so ``tr(G⁻¹) = ‖L⁻¹‖²_F`` gives the condition bound without forming G⁻¹.
+    """
+    try:
+        factor = np.linalg.cholesky(gramian)
+    except np.linalg.LinAlgError:
+        return None
+    inverse_factor = np.linalg.inv(factor)
+    bound = float(gramian.trace()) * float(np.einsum("ij,ij->", inverse_factor, inverse_factor))
+    if not bound < WELL_CONDITIONED:  # NaN compares False
+        return None
+    return inverse_factor.T @ (inverse_factor @ d)
+
+
+def _imtl_g_numpy(gramian: np.ndarray) -> np.ndarray:
+    """:func:`imtl_g_weights` of one ``[K, K]`` Gramian in numpy, the pseudo-inverse torch's.
+
+    For one CPU problem torch's per-op dispatch costs more than the arithmetic. As the batch,
+    a well-conditioned G takes ``G⁻¹d`` by Cholesky (numpy) and the others torch's (TorchJD's)
+    pseudo-inverse: near-duplicate gradients (cond(G) ~ 1e12) make it sensitive to the
+    LAPACK/BLAS build, and numpy's differs from TorchJD's by 1e-4 there.
 
     Raises:
         ValueError: a negative diagonal entry (not a Gramian).
@@ -101,8 +117,10 @@ def _imtl_g_numpy(gramian: np.ndarray) -> np.ndarray:
         raise ValueError("gramian has a negative diagonal entry (not a Gramian)")
     exponent = math.frexp(float(diagonal.max()))[1]
     scaled = np.ldexp(gramian, -(exponent - exponent % 2))  # as _scaled_to_unit_diagonal
-    norms = torch.from_numpy(np.sqrt(scaled.diagonal()))
-    v = (torch.linalg.pinv(torch.from_numpy(scaled)) @ norms).numpy()
+    norms = np.sqrt(scaled.diagonal())
+    v = _inverse_times_numpy(scaled, norms)
+    if v is None:
+        v = (torch.linalg.pinv(torch.from_numpy(scaled)) @ torch.from_numpy(norms)).numpy()
     total = float(v.sum())
     return np.zeros_like(v) if abs(total) < ZERO_SUM else v / total
 
@@ -122,9 +140,12 @@ class IMTLGWeighting(Weighting):
 
     name = "imtl_g"
 
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor:
+        return torch.from_numpy(_imtl_g_numpy(gramian))
+
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         if gramian.shape[0] == 1 and gramian.device.type == "cpu":
-            return torch.from_numpy(_imtl_g_numpy(gramian[0].numpy()))[None]
+            return self._weights_on_host(gramian[0].numpy())[None]
         negative = (gramian.diagonal(dim1=-2, dim2=-1) < 0).any(-1)
         if bool(negative.any()):
             where = _first_bad(negative, negative.shape) if negative.numel() > 1 else ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -16,6 +19,14 @@ def mean_weights(gramian: Tensor) -> Tensor:
     return torch.full(gramian.shape[:-1], 1.0 / k, dtype=gramian.dtype, device=gramian.device)
 
 
+@functools.lru_cache(maxsize=64)
+def _uniform(k: int) -> np.ndarray:
+    """A read-only ``[K]`` vector of ``1/K`` (copying it is cheaper than building it)."""
+    weights = np.full(k, 1.0 / k)
+    weights.flags.writeable = False
+    return weights
+
+
 class MeanWeighting(Weighting):
     """``w_i = 1/K``: the baseline every other method is compared with (TorchJD: ``Mean``)."""
 
@@ -24,3 +35,6 @@ class MeanWeighting(Weighting):
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         return mean_weights(gramian)
+
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor:
+        return torch.from_numpy(_uniform(gramian.shape[0]).copy())

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor
 
 from mooptim.solver import MinNormSolver
@@ -43,6 +45,11 @@ class MGDAWeighting(Weighting):
 
     def hyperparameters(self) -> dict[str, Any]:
         return dict(self._hyper)
+
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor | None:
+        if not isinstance(self.solver, MinNormSolver):
+            return None
+        return self.solver.solve_gram_weights(torch.from_numpy(gramian))
 
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         if gramian.shape[0] == 1 and isinstance(self.solver, MinNormSolver):

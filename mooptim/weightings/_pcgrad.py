@@ -104,9 +104,14 @@ class PCGradWeighting(SeededWeighting):
 
     name = "pcgrad"
 
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor:
+        k, gen = gramian.shape[0], self.generator
+        # The draws of a [1, K, K] batch (pcgrad_permutations): the same orders either way.
+        uniform = torch.rand((k, k), generator=gen, dtype=torch.float64, device=gen.device)
+        orders = uniform.argsort(-1).numpy(force=True)
+        return torch.from_numpy(_pcgrad_numpy(gramian, orders))
+
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
-        orders = pcgrad_permutations(gramian, self.generator)
         if gramian.shape[0] == 1 and gramian.device.type == "cpu":
-            weights = _pcgrad_numpy(gramian[0].numpy(), orders[0].numpy())
-            return torch.from_numpy(weights)[None]
-        return pcgrad_weights(gramian, orders)
+            return self._weights_on_host(gramian[0].numpy())[None]
+        return pcgrad_weights(gramian, pcgrad_permutations(gramian, self.generator))

@@ -7,10 +7,13 @@ For ``p > 0`` the system is the stationarity condition of the strictly convex
 on ``w > 0`` (``h`` is concave: ``h'' = −p w^(−p−1) < 0``), so a solution is unique when it
 exists. It exists iff no non-zero ``v ≥ 0`` has ``Gv = 0``, i.e. iff 0 is not in the convex hull
 of the gradients (they are not Pareto-stationary): along such a ``v`` the objective decreases
-forever. Such problems are detected first, by the exact min-norm solve (MGDA): where
-``min_{λ∈Δ} λᵀGλ ≤ 1e-10·maxᵢ Gᵢᵢ`` (the hull's min-norm point within 1e-5 relative of 0) the
-solution reports ``converged = False`` without Newton steps. (Below that level float64 rounding
-in ``Gw`` decides the answer: an exactly stationary G's rounding errors have "solutions".)
+forever. Such problems are detected first: where ``min_{λ∈Δ} λᵀGλ ≤ 1e-10·maxᵢ Gᵢᵢ`` (the hull's
+min-norm point within 1e-5 relative of 0) the solution reports ``converged = False`` without
+Newton steps. (Below that level float64 rounding in ``Gw`` decides the answer: an exactly
+stationary G's rounding errors have "solutions".) The test is exact and mostly free: convexity
+of ``λᵀGλ`` gives, for every ``v`` with ``min(Gv) > 0``, the lower bound
+``min_{λ∈Δ} λᵀGλ ≥ (min_i (Gv)_i)² / vᵀGv`` (:func:`hull_lower_bound`), evaluated at the start
+point; only the problems it leaves undecided get the exact min-norm solve (MGDA).
 
 Newton runs on ``Gₙ = G / m`` (``m`` the mean diagonal) and rescales: ``w = wₙ · m^(−1/(1+p))``
 solves the original system. Each step solves ``(G + diag(p w^(−p−1))) Δ = −∇f`` (Cholesky) and
@@ -27,8 +30,15 @@ import torch
 from torch import Tensor
 
 from mooptim.solver import MinNormSolver
+from mooptim.weightings._power_equation_numpy import solve_power_equation_numpy
 
-__all__ = ["PowerEquationSolution", "pareto_stationary", "residual_of", "solve_power_equation"]
+__all__ = [
+    "PowerEquationSolution",
+    "hull_lower_bound",
+    "pareto_stationary",
+    "residual_of",
+    "solve_power_equation",
+]
 
 _HALVINGS = 40
 # Gradients whose min-norm point λᵀGλ (MGDA, exact) is ≤ this relative to maxᵢ Gᵢᵢ are treated
@@ -146,7 +156,10 @@ def solve_power_equation(
     batch, k = gram.shape[:-2], gram.shape[-1]
     flat = gram.to(torch.float64).reshape(-1, k, k)
     warm = None if warm_start is None else warm_start.to(flat).reshape(-1, k)
-    solution = _solve_flat(flat, p, warm, tol, max_iter)
+    if flat.shape[0] == 1 and flat.device.type == "cpu":
+        solution = _solve_one_on_host(flat, p, warm, tol, max_iter)
+    else:
+        solution = _solve_flat(flat, p, warm, tol, max_iter)
     return PowerEquationSolution(
         weights=solution.weights.reshape(*batch, k),
         residual=solution.residual.reshape(batch),
@@ -162,7 +175,7 @@ def _solve_flat(
     scale = torch.where(scale > 0, scale, 1.0)
     gn = gram / scale.view(-1, 1, 1)
     w = _start(gn, warm_start, p)
-    stationary = pareto_stationary(gn)
+    stationary = pareto_stationary(gn, w)
     done = (residual_of(gn, w, p) <= tol) | stationary
     iterations = torch.zeros_like(done, dtype=torch.int64)
     for step in range(max_iter):
@@ -177,11 +190,54 @@ def _solve_flat(
     return PowerEquationSolution(weights, residual, iterations, converged)
 
 
-def pareto_stationary(gram: Tensor) -> Tensor:
-    """``[B]`` the min-norm point of the gradients' hull is within ``√STATIONARY_TOL`` of 0."""
+def _solve_one_on_host(
+    gram: Tensor, p: float, warm_start: Tensor | None, tol: float, max_iter: int
+) -> PowerEquationSolution:
+    """:func:`_solve_flat` of one ``[1, K, K]`` CPU problem, in numpy (dispatch-bound in torch)."""
+    warm = None if warm_start is None else warm_start[0].numpy()
+    weights, residual, iterations, converged = solve_power_equation_numpy(
+        gram[0].numpy(), p, warm, tol, max_iter, STATIONARY_TOL
+    )
+    return PowerEquationSolution(
+        torch.from_numpy(weights)[None],
+        torch.tensor([residual], dtype=torch.float64),
+        torch.tensor([iterations]),
+        torch.tensor([converged]),
+    )
+
+
+def hull_lower_bound(gram: Tensor, v: Tensor) -> Tensor:
+    """``[B]`` lower bounds on ``min_{λ∈Δ} λᵀGλ`` from any ``v [B, K]``: ``(min_i (Gv)_i)² / vᵀGv``
+    where ``min(Gv) > 0``, else 0.
+
+    For ``λ ∈ Δ`` and ``μ = t v``, convexity gives ``λᵀGλ ≥ 2λᵀGμ − μᵀGμ ≥ 2t·min(Gv) − t²vᵀGv``;
+    the best ``t`` gives the bound.
+    """
+    gv = _apply(gram, v)
+    low, quad = gv.amin(-1), (v * gv).sum(-1)
+    bound = low.square() / torch.where(quad > 0, quad, 1.0)
+    return torch.where((low > 0) & (quad > 0), bound, 0.0)
+
+
+def pareto_stationary(gram: Tensor, start: Tensor | None = None) -> Tensor:
+    """``[B]`` the min-norm point of the gradients' hull is within ``√STATIONARY_TOL`` of 0.
+
+    ``start`` (``[B, K]``): a point whose :func:`hull_lower_bound` decides most problems without
+    the min-norm solve (one host read); the others get the exact solve (MGDA).
+    """
+    threshold = STATIONARY_TOL * gram.diagonal(0, -2, -1).amax(-1)
+    if start is None:
+        return _min_norm_sq(gram) <= threshold
+    undecided = hull_lower_bound(gram, start) <= threshold
+    stationary = torch.zeros_like(undecided)
+    if bool(undecided.any()):
+        stationary[undecided] = _min_norm_sq(gram[undecided]) <= threshold[undecided]
+    return stationary
+
+
+def _min_norm_sq(gram: Tensor) -> Tensor:
+    """``[B]`` the exact ``min_{λ∈Δ} λᵀGλ`` (MGDA)."""
     solver = MinNormSolver(check_input=False)
     if gram.shape[0] == 1:  # one problem: a [K, K] CPU Gram takes the solver's host path
-        min_norm_sq = solver.solve_gram(gram[0]).min_norm_sq.to(gram.device)[None]
-    else:
-        min_norm_sq = solver.solve_gram(gram).min_norm_sq
-    return min_norm_sq <= STATIONARY_TOL * gram.diagonal(0, -2, -1).amax(-1)
+        return solver.solve_gram(gram[0]).min_norm_sq.to(gram.device)[None]
+    return solver.solve_gram(gram).min_norm_sq

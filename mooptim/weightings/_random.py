@@ -7,6 +7,7 @@ method is the litmus test every other weighting should beat.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,5 +45,22 @@ class RandomWeighting(SeededWeighting):
     name = "random"
     reads_gramian = False
 
+    def __init__(self, seed: int | None = None, *, generator: torch.Generator | None = None):
+        super().__init__(seed, generator=generator)
+        self._draws: dict[int, Tensor] = {}  # K -> the host path's draw buffer
+
     def _weights(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         return random_weights(gramian, self.generator)
+
+    def _weights_on_host(self, gramian: np.ndarray) -> Tensor | None:
+        # The draws of a [1, K, K] batch: the same weights either way. A generator on another
+        # device takes the general path (the draws are made there and moved).
+        if not self._generator_on_cpu:
+            return None
+        k = gramian.shape[0]
+        # normal_ on a kept buffer draws what torch.randn draws (randn is empty + normal_) at
+        # half its cost; softmax returns a new tensor, so the buffer never escapes.
+        draws = self._draws.get(k)
+        if draws is None:
+            draws = self._draws[k] = torch.empty(k, dtype=torch.float64)
+        return draws.normal_(generator=self.generator).softmax(0)

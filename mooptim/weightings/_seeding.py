@@ -46,6 +46,8 @@ class SeededWeighting(Weighting):
     def __init__(self, seed: int | None = None, *, generator: torch.Generator | None = None):
         self.seed = seed
         self.generator = _seeded_generator(seed, generator)
+        # Read once: Generator.device builds a new torch.device on every access.
+        self._generator_on_cpu = self.generator.device.type == "cpu"
         self._initial_state = self.generator.get_state()
 
     def hyperparameters(self) -> dict[str, Any]:

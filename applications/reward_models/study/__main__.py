@@ -90,7 +90,11 @@ def run(config: StudyConfig) -> dict[str, Any]:
     trained = train_all(config, variants, load_tokenizer(config.model))
     done = time.perf_counter()
     study = analyze(config, trained, notes)
-    study["seconds"] = {"training": done - start, "analysis": time.perf_counter() - done}
+    study["seconds"] = {
+        "encoding": trained.encoding_seconds,
+        "training": done - start - trained.encoding_seconds,
+        "analysis": time.perf_counter() - done,
+    }
     os.makedirs(config.output_dir, exist_ok=True)
     write_text_atomic(os.path.join(config.output_dir, "study.json"), json.dumps(study, indent=2))
     write_text_atomic(os.path.join(config.output_dir, "study.md"), markdown_report(study))

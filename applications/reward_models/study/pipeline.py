@@ -24,11 +24,13 @@ __all__ = ["Trained", "panel_of", "regime_of", "train_all"]
 
 @dataclass(frozen=True)
 class Trained:
-    """``runs[d][variant][seed]`` and the splits of every data seed."""
+    """``runs[d][variant][seed]``, the splits of every data seed and the seconds spent encoding
+    texts (loading the backbone included; 0 when every text was in the feature cache)."""
 
     runs: list[dict[str, list[RunResult]]]
     splits: list[StudySplits]
     variants: list[str]
+    encoding_seconds: float = 0.0
 
 
 def regime_of(config: StudyConfig) -> Regime:
@@ -63,6 +65,8 @@ def _features(config: StudyConfig, data: StudySplits):
 
 def train_all(config: StudyConfig, variants: list[Variant], tokenizer) -> Trained:
     """Every run of the study (module doc)."""
+    import time
+
     from tqdm.auto import tqdm
 
     from applications.reward_models.study.regime import train_variant
@@ -70,12 +74,15 @@ def train_all(config: StudyConfig, variants: list[Variant], tokenizer) -> Traine
 
     regime = regime_of(config)
     runs, splits = [], []
+    encoding = 0.0
     total = config.data_seeds * config.seeds * len(variants)
     with tqdm(total=total, desc="training", unit="model", disable=not config.progress) as bar:
         for d in range(config.data_seeds):
             data = load_study_splits(config, tokenizer, d)
             splits.append(data)
+            start = time.perf_counter()
             table = _features(config, data) if config.backbone == "frozen" else None
+            encoding += time.perf_counter() - start
             curve = {n: p[: config.curve_pairs] for n, p in data.calibration.items()}
             runs.append({v.name: [] for v in variants})
             for seed in range(config.seeds):
@@ -89,7 +96,7 @@ def train_all(config: StudyConfig, variants: list[Variant], tokenizer) -> Traine
                             run = train_variant(v, regime, seed, table, data, curve)
                     runs[d][v.name].append(run)
                     bar.update(1)
-    return Trained(runs, splits, [v.name for v in variants])
+    return Trained(runs, splits, [v.name for v in variants], encoding)
 
 
 @contextmanager

@@ -123,6 +123,8 @@ def markdown_report(study: Mapping[str, Any]) -> str:
     out += [*_log_table(study), ""]
     seconds = study.get("seconds")
     if seconds:
-        out.append(f"Time: training {seconds['training']:.0f} s, analysis "
-                   f"{seconds['analysis']:.0f} s.")  # fmt: skip
+        total = sum(seconds.values())
+        encoding = f"encoding {seconds['encoding']:.0f} s, " if "encoding" in seconds else ""
+        out.append(f"Time: {total:.0f} s ({total / 60:.1f} min): {encoding}training "
+                   f"{seconds['training']:.0f} s, analysis {seconds['analysis']:.0f} s.")  # fmt: skip
     return "\n".join(out) + "\n"
