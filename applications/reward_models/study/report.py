@@ -125,6 +125,7 @@ def markdown_report(study: Mapping[str, Any]) -> str:
     if seconds:
         total = sum(seconds.values())
         encoding = f"encoding {seconds['encoding']:.0f} s, " if "encoding" in seconds else ""
-        out.append(f"Time: {total:.0f} s ({total / 60:.1f} min): {encoding}training "
-                   f"{seconds['training']:.0f} s, analysis {seconds['analysis']:.0f} s.")  # fmt: skip
+        parts = f"{encoding}training {seconds['training']:.0f} s"
+        parts += f", analysis {seconds['analysis']:.0f} s"
+        out.append(f"Time: {total:.0f} s ({total / 60:.1f} min): {parts}.")
     return "\n".join(out) + "\n"
